@@ -1,0 +1,400 @@
+"""The four stages as plain functions over a store: collect → classify → route → re-check.
+
+Each stage is crash-safe on its own: a page of posts and its cursor are stored in one
+transaction; a batch of classifications and the ``classified_at`` marks in one; a batch of
+status observations and their audit events in one. A kill at any point repeats work at
+most, and idempotent writes (``ON CONFLICT DO NOTHING`` on the natural key) make the
+repetition harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from collectors.base import (
+    AuthFailed,
+    Mention,
+    Page,
+    PostRef,
+    RateLimited,
+    Source,
+    StatusObservation,
+    TransientError,
+)
+from monitor import __version__, health
+from monitor.audit import record_observations
+from monitor.audit.cadence import due_mentions, next_check_at
+from monitor.config import Config
+from monitor.settings import BrandSettings, SourceSettings
+from monitor.sources import brand_query, make_source
+from monitor.store import Store
+from monitor.store.models import Classification, Cursor
+from monitor.store.models import Mention as MentionRow
+
+log = logging.getLogger(__name__)
+
+COLLECTOR_VERSION = f"complaintwatch/{__version__}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class CollectStats:
+    source: str
+    pages: int = 0
+    received: int = 0
+    stored: int = 0  # new rows; received - stored were already known
+    skipped: str = ""  # why the source was not called, if it was not
+
+    def __str__(self) -> str:
+        if self.skipped:
+            return f"{self.source}: skipped ({self.skipped})"
+        return f"{self.source}: {self.pages} page(s), {self.received} received, {self.stored} new"
+
+
+@dataclass
+class RecheckStats:
+    checked: int = 0
+    transitions: int = 0
+    undecided: int = 0
+    calls: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = f"{self.checked} checked, {self.transitions} status change(s), {self.undecided} undecided"
+        return text + (f"; skipped: {'; '.join(self.skipped)}" if self.skipped else "")
+
+
+class Pipeline:
+    """Runs the stages for one config and store. Sources and the tagger are built lazily, once."""
+
+    def __init__(self, config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow,
+                 tagger: Any = None) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self._tagger = tagger
+        self._sources: dict[str, Source] = {}
+
+    # -- helpers -----------------------------------------------------------------------------
+    def source(self, name: str) -> Source:
+        if name not in self._sources:
+            self._sources[name] = make_source(self.config, self.store, self.config.source(name))
+        return self._sources[name]
+
+    @property
+    def tagger(self) -> Any:
+        if self._tagger is None:
+            from classify import Tagger  # heavy import: only when classifying
+
+            settings = self.config.settings.classifier
+            self._tagger = Tagger.load(
+                model=settings.model or None,
+                artifacts=settings.artifacts or None,
+                thresholds=dict(settings.thresholds),
+            )
+        return self._tagger
+
+    def _brands(self, source: SourceSettings) -> list[BrandSettings]:
+        wanted = set(self.config.brand_names(source))
+        return [b for b in self.config.settings.brands if b.name in wanted]
+
+    # -- collect -----------------------------------------------------------------------------
+    def collect_all(self) -> list[CollectStats]:
+        return [self.collect(s.name) for s in self.config.enabled_sources()]
+
+    def collect(self, source_name: str, max_pages: int | None = None) -> CollectStats:
+        """Fetch new mentions of one source for each of its brands until it has nothing more now."""
+        settings = self.config.source(source_name)
+        stats = CollectStats(source_name)
+        max_pages = max_pages or self.config.settings.scheduler.pages_per_run
+        with self.store.session() as session:
+            row = health.health(session, source_name)
+            reason = health.blocked_reason(row, self.clock(), settings.monthly_read_budget)
+        if reason:
+            stats.skipped = reason
+            if "budget" in reason:
+                with self.store.session() as session:
+                    health.open_gap(session, source_name, "collect", reason, self.clock())
+            return stats
+        source = self.source(source_name)
+        for brand in self._brands(settings):
+            if not self._collect_brand(source, settings, brand, stats, max_pages):
+                break
+        return stats
+
+    def _collect_brand(self, source: Source, settings: SourceSettings, brand: BrandSettings,
+                       stats: CollectStats, max_pages: int) -> bool:
+        """Page through one brand's search; False when the source must stop for now."""
+        query = brand_query(brand)
+        for _ in range(max_pages):
+            cursor = self._load_cursor(settings.name, brand.name)
+            try:
+                page = source.search(query, cursor)
+            except (RateLimited, TransientError, AuthFailed) as exc:
+                self._record_failure(settings.name, "collect", exc)
+                return False
+            stored = self._store_page(settings, brand.name, page)
+            stats.pages += 1
+            stats.received += len(page.mentions)
+            stats.stored += stored
+            if page.exhausted:
+                break
+        return True
+
+    def _load_cursor(self, source: str, brand: str) -> str | None:
+        with self.store.session() as session:
+            row = session.get(Cursor, (source, brand))
+            return row.cursor if row else None
+
+    def _store_page(self, settings: SourceSettings, brand: str, page: Page) -> int:
+        """Insert the page's mentions and its cursor in ONE transaction; returns new rows."""
+        now = self.clock()
+        rows = [self._mention_row(settings.name, brand, m, page, now) for m in page.mentions]
+        with self.store.session() as session:
+            stored = insert_mentions(session, rows)
+            session.merge(Cursor(source=settings.name, brand=brand, cursor=page.next_cursor, updated_at=now))
+            row = health.health(session, settings.name)
+            health.record_use(row, now, reads=page.billed_reads or len(page.mentions), calls=1)
+            health.record_success(session, row, now, "collect")
+        return stored
+
+    def _mention_row(self, source: str, brand: str, mention: Mention, page: Page, now: datetime) -> dict:
+        raw = dict(mention.raw)
+        return {
+            "platform": mention.platform,
+            "native_id": mention.native_id,
+            "source": source,
+            "brand": brand,
+            "author_id": mention.author_id,
+            "author_handle": mention.author_handle,
+            "text": mention.text,
+            "content_sha256": sha256_text(mention.text),
+            "url": mention.url,
+            "lang": mention.lang,
+            "reply_to_id": mention.reply_to_id,
+            "created_at": mention.created_at,
+            "first_seen_at": now,
+            "raw": raw,
+            "raw_sha256": sha256_text(canonical_json(raw)),
+            "provenance": {
+                "source": source,
+                "collector_version": COLLECTOR_VERSION,
+                "retrieved_at": now.isoformat(),
+                "request": dict(page.request),
+            },
+            "post_status": "live",
+            "author_status": "active",
+            "last_seen_live_at": now,
+            "next_check_at": next_check_at(mention.created_at, now, self.config.settings.audit.cadence),
+            "check_count": 0,
+            "legal_hold": False,
+            "consent": False,
+        }
+
+    def _record_failure(self, source_name: str, kind: str, exc: Exception) -> None:
+        now = self.clock()
+        with self.store.session() as session:
+            row = health.health(session, source_name)
+            if isinstance(exc, RateLimited):
+                health.record_rate_limit(session, row, now, exc.reset_at, kind, str(exc))
+            elif isinstance(exc, AuthFailed):
+                health.record_auth_failure(session, row, now, kind, str(exc))
+            else:
+                retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+                health.record_transient(session, row, now, kind, str(exc), retry_after)
+
+    # -- classify ----------------------------------------------------------------------------
+    def classify(self, limit: int | None = None) -> int:
+        """Tag mentions that have no classification yet; returns how many were tagged."""
+        scheduler = self.config.settings.scheduler
+        limit = limit or scheduler.classify_max_per_run
+        done = 0
+        while done < limit:
+            batch = min(scheduler.classify_batch, limit - done)
+            tagged = self._classify_batch(batch)
+            if not tagged:
+                break
+            done += tagged
+        return done
+
+    def _classify_batch(self, size: int) -> int:
+        contacts = {b.name: tuple(b.contacts) for b in self.config.settings.brands}
+        with self.store.session() as session:
+            query = (
+                select(MentionRow)
+                .where(MentionRow.classified_at.is_(None))
+                .order_by(MentionRow.id)
+                .limit(size)
+                .with_for_update(skip_locked=True)
+            )
+            mentions = list(session.scalars(query))
+            if not mentions:
+                return 0
+            now = self.clock()
+            for brand, group in _group_by(mentions, lambda m: m.brand).items():
+                results = self.tagger.tag_batch(
+                    [m.text or "" for m in group], langs=[m.lang for m in group],
+                    brand_contacts=contacts.get(brand, ()),
+                )
+                for mention, result in zip(group, results, strict=True):
+                    session.add(classification_row(mention.id, self.tagger.version, result, now))
+                    mention.classified_at = now
+            return len(mentions)
+
+    # -- route -------------------------------------------------------------------------------
+    def route(self) -> int:
+        from monitor.routing import route_pending
+
+        with self.store.session() as session:
+            return route_pending(session, self.config, self.clock())
+
+    def send(self) -> dict:
+        from monitor.routing.outbox import deliver_due
+
+        return deliver_due(self.store, self.config, self.clock())
+
+    # -- re-check ----------------------------------------------------------------------------
+    def recheck(self, *, everything: bool = False, limit: int | None = None) -> RecheckStats:
+        """Ask each source for the status of due posts (or of every post with ``everything``)."""
+        stats = RecheckStats()
+        limit = limit or self.config.settings.scheduler.recheck_max_per_run
+        enabled = {s.name for s in self.config.enabled_sources()}
+        for source_name, mention_ids in self._due_by_source(everything, limit).items():
+            if source_name not in enabled:
+                stats.skipped.append(f"{source_name}: source not enabled in the config")
+                continue
+            self._recheck_source(source_name, mention_ids, stats)
+        return stats
+
+    def _due_by_source(self, everything: bool, limit: int) -> dict[str, list[int]]:
+        now = self.clock()
+        with self.store.session() as session:
+            if everything:
+                rows = session.execute(select(MentionRow.id, MentionRow.source).order_by(MentionRow.id)).all()
+                pairs = [(r.source, r.id) for r in rows]
+            else:
+                pairs = [(m.source, m.id) for m in due_mentions(session, now, limit)]
+        grouped: dict[str, list[int]] = defaultdict(list)
+        for source, mention_id in pairs:
+            grouped[source].append(mention_id)
+        return grouped
+
+    def _recheck_source(self, source_name: str, mention_ids: list[int], stats: RecheckStats) -> None:
+        settings = self.config.source(source_name)
+        with self.store.session() as session:
+            reason = health.blocked_reason(health.health(session, source_name), self.clock(), 0)
+        if reason:
+            stats.skipped.append(f"{source_name}: {reason}")
+            return
+        source = self.source(source_name)
+        for chunk in _chunks(mention_ids, source.lookup_batch):
+            try:
+                self._recheck_chunk(source, settings, chunk, stats)
+            except (RateLimited, TransientError, AuthFailed) as exc:
+                self._record_failure(source_name, "recheck", exc)
+                stats.skipped.append(f"{source_name}: {exc}")
+                return
+
+    def _recheck_chunk(self, source: Source, settings: SourceSettings, ids: Sequence[int],
+                       stats: RecheckStats) -> None:
+        with self.store.session() as session:
+            mentions = list(session.scalars(select(MentionRow).where(MentionRow.id.in_(ids))))
+        refs = [PostRef(m.native_id, m.author_id, m.author_handle, m.created_at) for m in mentions]
+        result = source.lookup(refs)  # network call outside any transaction
+        now = self.clock()
+        by_native = {m.native_id: m for m in mentions}
+        with self.store.session() as session:
+            pairs: list[tuple[MentionRow, StatusObservation]] = []
+            for observation in result.observations:
+                mention = by_native.get(observation.native_id)
+                if mention is not None:
+                    pairs.append((session.merge(mention, load=True), observation))
+            stats.transitions += record_observations(
+                session, source=settings.name, checked_at=now, observations=pairs,
+                preservation=self.config.settings.audit.preservation,
+            )
+            cadence = self.config.settings.audit.cadence
+            for mention, _ in pairs:
+                mention.next_check_at = next_check_at(mention.created_at, now, cadence)
+            row = health.health(session, settings.name)
+            health.record_use(row, now, calls=result.calls)
+            health.record_success(session, row, now, "recheck")
+        stats.checked += len(pairs)
+        stats.undecided += len(mentions) - len(pairs)
+        stats.calls += result.calls
+
+
+def insert_mentions(session: Session, rows: list[dict]) -> int:
+    """Insert mention rows, ignoring ones already stored (same platform + native id)."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(MentionRow).on_conflict_do_nothing(index_elements=["platform", "native_id"])
+    before = _count_known(session, rows)
+    session.execute(statement, rows)
+    return len(rows) - before
+
+
+def _count_known(session: Session, rows: list[dict]) -> int:
+    by_platform: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        by_platform[row["platform"]].add(row["native_id"])
+    known = 0
+    for platform, ids in by_platform.items():
+        known += len(session.scalars(
+            select(MentionRow.native_id).where(MentionRow.platform == platform, MentionRow.native_id.in_(ids))
+        ).all())
+    # Duplicates inside one page count once.
+    return known + len(rows) - sum(len(ids) for ids in by_platform.values())
+
+
+def classification_row(mention_id: int, model_version: str, result: Any, now: datetime) -> Classification:
+    tags = dict(result.tags)
+    risk = any(bool(tags.get(t)) for t in ("legal_threat", "regulator", "defamation_risk", "insult"))
+    return Classification(
+        mention_id=mention_id,
+        model_version=model_version,
+        complaint=bool(tags.get("complaint")),
+        topic=tags.get("topic"),
+        risk=risk,
+        pii=bool(tags.get("pii")),
+        tags=tags,
+        scores=dict(result.scores),
+        evidence=dict(result.evidence),
+        created_at=now,
+    )
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    for start in range(0, len(items), max(size, 1)):
+        yield items[start : start + size]
+
+
+def _group_by(items: Iterable[MentionRow], key: Callable[[MentionRow], str]) -> dict[str, list[MentionRow]]:
+    grouped: dict[str, list[MentionRow]] = defaultdict(list)
+    for item in items:
+        grouped[key(item)].append(item)
+    return grouped
