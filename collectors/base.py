@@ -147,7 +147,12 @@ class AuthFailed(SourceError):
 
 @runtime_checkable
 class Source(Protocol):
-    """Every adapter (replay included) has exactly these members."""
+    """Every adapter (replay included) has these members.
+
+    Optional: ``lookup_chunk: int``, how many refs the pipeline may hand to one ``lookup`` call
+    (default: ``lookup_batch``). An adapter that batches across its own calls inside ``lookup``
+    (authors of missing posts) sets it higher, so those calls reach the platform minimum.
+    """
 
     platform: str
     lookup_batch: int  # the platform's maximum ids per status call

@@ -25,8 +25,15 @@ BACKOFF_CAP_S = 600.0
 def health(session: Session, source: str) -> SourceHealth:
     row = session.get(SourceHealth, source)
     if row is None:
-        row = SourceHealth(source=source, state="ok", message="", failures=0, budget_month="",
-                           reads_this_month=0, calls_this_month=0)
+        row = SourceHealth(
+            source=source,
+            state="ok",
+            message="",
+            failures=0,
+            budget_month="",
+            reads_this_month=0,
+            calls_this_month=0,
+        )
         session.add(row)
         session.flush()
     return row
@@ -53,24 +60,38 @@ def record_use(row: SourceHealth, now: datetime, *, reads: int = 0, calls: int =
     row.calls_this_month += calls
 
 
-def record_success(session: Session, row: SourceHealth, now: datetime, kind: str) -> None:
-    if row.state != "ok":
+def record_success(
+    session: Session, row: SourceHealth, now: datetime, kind: str, *, close_open_gaps: bool = True
+) -> None:
+    """The source answered; ``close_open_gaps=False`` skips the gap update when none can be open."""
+    recovered = row.state != "ok"
+    if recovered:
         log.info("source %s recovered", row.source)
     row.state, row.message, row.failures, row.paused_until = "ok", "", 0, None
     row.last_success_at = now
-    close_gaps(session, row.source, kind, now)
+    if close_open_gaps or recovered:
+        close_gaps(session, row.source, kind, now)
 
 
-def record_rate_limit(session: Session, row: SourceHealth, now: datetime, reset_at: datetime | None,
-                      kind: str, message: str) -> None:
+def record_rate_limit(
+    session: Session, row: SourceHealth, now: datetime, reset_at: datetime | None, kind: str, message: str
+) -> None:
     until = reset_at if reset_at and reset_at > now else now + timedelta(seconds=60)
-    log.warning("source %s rate-limited until %s: %s", row.source, until.isoformat(timespec="seconds"), message)
+    log.warning(
+        "source %s rate-limited until %s: %s", row.source, until.isoformat(timespec="seconds"), message
+    )
     row.state, row.paused_until, row.message, row.last_error_at = "paused", until, message, now
     open_gap(session, row.source, kind, f"rate limited: {message}", now)
 
 
-def record_transient(session: Session, row: SourceHealth, now: datetime, kind: str, message: str,
-                     retry_after: float | None = None) -> None:
+def record_transient(
+    session: Session,
+    row: SourceHealth,
+    now: datetime,
+    kind: str,
+    message: str,
+    retry_after: float | None = None,
+) -> None:
     row.failures += 1
     delay = retry_after if retry_after else backoff_seconds(row.failures)
     log.warning("source %s failed (%s), retrying in %.0f s", row.source, message, delay)
@@ -79,12 +100,13 @@ def record_transient(session: Session, row: SourceHealth, now: datetime, kind: s
     open_gap(session, row.source, kind, f"error: {message}", now)
 
 
-def record_auth_failure(session: Session, row: SourceHealth, now: datetime, kind: str, message: str) -> None:
+def record_failing(session: Session, row: SourceHealth, now: datetime, kind: str, message: str) -> None:
+    """Credentials refused or a request rejected: retrying soon cannot help, so wait the cap."""
     row.failures += 1
-    log.error("source %s: credentials refused: %s", row.source, message)
-    row.state, row.message, row.last_error_at = "failing", f"credentials refused: {message}", now
+    log.error("source %s is failing: %s", row.source, message)
+    row.state, row.message, row.last_error_at = "failing", message, now
     row.paused_until = now + timedelta(seconds=BACKOFF_CAP_S)
-    open_gap(session, row.source, kind, f"credentials refused: {message}", now)
+    open_gap(session, row.source, kind, f"failing: {message}", now)
 
 
 def backoff_seconds(failures: int) -> float:

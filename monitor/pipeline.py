@@ -13,28 +13,28 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+import numpy as np
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from collectors.base import (
-    AuthFailed,
     Mention,
     Page,
     PostRef,
     RateLimited,
     Source,
-    StatusObservation,
+    SourceError,
     TransientError,
 )
 from monitor import __version__, health
 from monitor.audit import record_observations
-from monitor.audit.cadence import due_mentions, next_check_at
+from monitor.audit.cadence import Cadence, due_mentions, next_check_at
 from monitor.config import Config
 from monitor.settings import BrandSettings, SourceSettings
 from monitor.sources import brand_query, make_source
@@ -57,12 +57,15 @@ class CollectStats:
     pages: int = 0
     received: int = 0
     stored: int = 0  # new rows; received - stored were already known
+    reads: int = 0  # posts the platform billed (counted against ``monthly_read_budget``)
     skipped: str = ""  # why the source was not called, if it was not
+    stopped: str = ""  # why the run ended before the source had nothing more, if it did
 
     def __str__(self) -> str:
         if self.skipped:
             return f"{self.source}: skipped ({self.skipped})"
-        return f"{self.source}: {self.pages} page(s), {self.received} received, {self.stored} new"
+        text = f"{self.source}: {self.pages} page(s), {self.received} received, {self.stored} new"
+        return text + (f"; stopped: {self.stopped}" if self.stopped else "")
 
 
 @dataclass
@@ -81,13 +84,20 @@ class RecheckStats:
 class Pipeline:
     """Runs the stages for one config and store. Sources and the tagger are built lazily, once."""
 
-    def __init__(self, config: Config, store: Store, *, clock: Callable[[], datetime] = utcnow,
-                 tagger: Any = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        tagger: Any = None,
+        sources: Mapping[str, Source] | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self._tagger = tagger
-        self._sources: dict[str, Source] = {}
+        self._sources: dict[str, Source] = dict(sources or {})
 
     # -- helpers -----------------------------------------------------------------------------
     def source(self, name: str) -> Source:
@@ -123,7 +133,9 @@ class Pipeline:
         max_pages = max_pages or self.config.settings.scheduler.pages_per_run
         with self.store.session() as session:
             row = health.health(session, source_name)
-            reason = health.blocked_reason(row, self.clock(), settings.monthly_read_budget)
+            now = self.clock()
+            reason = health.blocked_reason(row, now, settings.monthly_read_budget)
+            budget = health.remaining_budget(row, now, settings.monthly_read_budget)
         if reason:
             stats.skipped = reason
             if "budget" in reason:
@@ -132,47 +144,97 @@ class Pipeline:
             return stats
         source = self.source(source_name)
         for brand in self._brands(settings):
-            if not self._collect_brand(source, settings, brand, stats, max_pages):
+            if not self._collect_brand(source, settings, brand, stats, max_pages, budget):
                 break
         return stats
 
-    def _collect_brand(self, source: Source, settings: SourceSettings, brand: BrandSettings,
-                       stats: CollectStats, max_pages: int) -> bool:
-        """Page through one brand's search; False when the source must stop for now."""
+    def _collect_brand(
+        self,
+        source: Source,
+        settings: SourceSettings,
+        brand: BrandSettings,
+        stats: CollectStats,
+        max_pages: int,
+        budget: int | None,
+    ) -> bool:
+        """Page through one brand's search; False when the source must stop for now.
+
+        ``budget`` is what is left of the monthly read budget (None: no cap); it is checked before
+        every page, so a run stops within one page of the cap. The cursor is read once: each page
+        stores the next one in its own transaction, so memory and database agree until a crash.
+        """
         query = brand_query(brand)
+        cursor = self._load_cursor(settings.name, brand.name)
         for _ in range(max_pages):
-            cursor = self._load_cursor(settings.name, brand.name)
+            if budget is not None and stats.reads >= budget:
+                self._stop_for_budget(settings, stats)
+                return False
             try:
                 page = source.search(query, cursor)
-            except (RateLimited, TransientError, AuthFailed) as exc:
+            except SourceError as exc:
                 self._record_failure(settings.name, "collect", exc)
                 return False
-            stored = self._store_page(settings, brand.name, page)
+            stats.stored += self._store_page(settings, brand.name, page, first=stats.pages == 0)
             stats.pages += 1
             stats.received += len(page.mentions)
-            stats.stored += stored
+            stats.reads += page.billed_reads or len(page.mentions)
+            cursor = page.next_cursor
             if page.exhausted:
                 break
         return True
+
+    def _stop_for_budget(self, settings: SourceSettings, stats: CollectStats) -> None:
+        stats.stopped = f"monthly read budget of {settings.monthly_read_budget} posts used up"
+        log.warning("source %s: %s", settings.name, stats.stopped)
+        with self.store.session() as session:
+            health.open_gap(session, settings.name, "collect", stats.stopped, self.clock())
 
     def _load_cursor(self, source: str, brand: str) -> str | None:
         with self.store.session() as session:
             row = session.get(Cursor, (source, brand))
             return row.cursor if row else None
 
-    def _store_page(self, settings: SourceSettings, brand: str, page: Page) -> int:
-        """Insert the page's mentions and its cursor in ONE transaction; returns new rows."""
+    def _store_page(self, settings: SourceSettings, brand: str, page: Page, first: bool = True) -> int:
+        """Insert the page's mentions and its cursor in ONE transaction; returns new rows.
+
+        Open coverage gaps are closed by the run's first page; no later page of the run can find one.
+        """
         now = self.clock()
-        rows = [self._mention_row(settings.name, brand, m, page, now) for m in page.mentions]
+        rows = self._mention_rows(settings.name, brand, page, now)
         with self.store.session() as session:
             stored = insert_mentions(session, rows)
-            session.merge(Cursor(source=settings.name, brand=brand, cursor=page.next_cursor, updated_at=now))
+            save_cursor(session, settings.name, brand, page.next_cursor, now)
             row = health.health(session, settings.name)
             health.record_use(row, now, reads=page.billed_reads or len(page.mentions), calls=1)
-            health.record_success(session, row, now, "collect")
+            health.record_success(session, row, now, "collect", close_open_gaps=first)
         return stored
 
-    def _mention_row(self, source: str, brand: str, mention: Mention, page: Page, now: datetime) -> dict:
+    def _mention_rows(self, source: str, brand: str, page: Page, now: datetime) -> list[dict]:
+        """The page's rows; what is the same for the whole page is computed once."""
+        provenance = {
+            "source": source,
+            "collector_version": COLLECTOR_VERSION,
+            "retrieved_at": now.isoformat(),
+            "request": dict(page.request),
+        }
+        due = self._next_checks(page.mentions, now)
+        return [
+            self._mention_row(source, brand, mention, now, next_check, provenance)
+            for mention, next_check in zip(page.mentions, due, strict=True)
+        ]
+
+    def _next_checks(self, mentions: Sequence[Mention], now: datetime) -> list[datetime]:
+        """First re-check time of each mention: the cadence computed once for the whole page."""
+        if not mentions:
+            return []
+        plan = Cadence.parse(self.config.settings.audit.cadence)
+        created = np.array([m.created_at.timestamp() for m in mentions], dtype=float)
+        epochs = plan.next_check_epoch(created, now.timestamp())
+        return [datetime.fromtimestamp(float(epoch), UTC) for epoch in epochs]
+
+    def _mention_row(
+        self, source: str, brand: str, mention: Mention, now: datetime, next_check: datetime, provenance: dict
+    ) -> dict:
         raw = dict(mention.raw)
         return {
             "platform": mention.platform,
@@ -190,16 +252,11 @@ class Pipeline:
             "first_seen_at": now,
             "raw": raw,
             "raw_sha256": sha256_text(canonical_json(raw)),
-            "provenance": {
-                "source": source,
-                "collector_version": COLLECTOR_VERSION,
-                "retrieved_at": now.isoformat(),
-                "request": dict(page.request),
-            },
+            "provenance": provenance,
             "post_status": "live",
             "author_status": "active",
             "last_seen_live_at": now,
-            "next_check_at": next_check_at(mention.created_at, now, self.config.settings.audit.cadence),
+            "next_check_at": next_check,
             "check_count": 0,
             "legal_hold": False,
             "consent": False,
@@ -211,11 +268,10 @@ class Pipeline:
             row = health.health(session, source_name)
             if isinstance(exc, RateLimited):
                 health.record_rate_limit(session, row, now, exc.reset_at, kind, str(exc))
-            elif isinstance(exc, AuthFailed):
-                health.record_auth_failure(session, row, now, kind, str(exc))
-            else:
-                retry_after = exc.retry_after if isinstance(exc, TransientError) else None
-                health.record_transient(session, row, now, kind, str(exc), retry_after)
+            elif isinstance(exc, TransientError):
+                health.record_transient(session, row, now, kind, str(exc), exc.retry_after)
+            else:  # credentials refused, or a request the platform rejects (bad option, unknown forum)
+                health.record_failing(session, row, now, kind, str(exc))
 
     # -- classify ----------------------------------------------------------------------------
     def classify(self, limit: int | None = None) -> int:
@@ -247,7 +303,8 @@ class Pipeline:
             now = self.clock()
             for brand, group in _group_by(mentions, lambda m: m.brand).items():
                 results = self.tagger.tag_batch(
-                    [m.text or "" for m in group], langs=[m.lang for m in group],
+                    [m.text or "" for m in group],
+                    langs=[m.lang for m in group],
                     brand_contacts=contacts.get(brand, ()),
                 )
                 for mention, result in zip(group, results, strict=True):
@@ -287,7 +344,8 @@ class Pipeline:
                 rows = session.execute(select(MentionRow.id, MentionRow.source).order_by(MentionRow.id)).all()
                 pairs = [(r.source, r.id) for r in rows]
             else:
-                pairs = [(m.source, m.id) for m in due_mentions(session, now, limit)]
+                due = due_mentions(session, now, limit, cadence=self.config.settings.audit.cadence)
+                pairs = [(m.source, m.id) for m in due]
         grouped: dict[str, list[int]] = defaultdict(list)
         for source, mention_id in pairs:
             grouped[source].append(mention_id)
@@ -301,66 +359,86 @@ class Pipeline:
             stats.skipped.append(f"{source_name}: {reason}")
             return
         source = self.source(source_name)
-        for chunk in _chunks(mention_ids, source.lookup_batch):
+        # Adapters that batch inside ``lookup`` (authors across posts) say how much they take at once.
+        for chunk in _chunks(mention_ids, getattr(source, "lookup_chunk", source.lookup_batch)):
             try:
                 self._recheck_chunk(source, settings, chunk, stats)
-            except (RateLimited, TransientError, AuthFailed) as exc:
+            except SourceError as exc:
                 self._record_failure(source_name, "recheck", exc)
                 stats.skipped.append(f"{source_name}: {exc}")
                 return
 
-    def _recheck_chunk(self, source: Source, settings: SourceSettings, ids: Sequence[int],
-                       stats: RecheckStats) -> None:
+    def _recheck_chunk(
+        self, source: Source, settings: SourceSettings, ids: Sequence[int], stats: RecheckStats
+    ) -> None:
         with self.store.session() as session:
-            mentions = list(session.scalars(select(MentionRow).where(MentionRow.id.in_(ids))))
-        refs = [PostRef(m.native_id, m.author_id, m.author_handle, m.created_at) for m in mentions]
+            refs = [
+                PostRef(r.native_id, r.author_id, r.author_handle, r.created_at)
+                for r in session.execute(
+                    select(
+                        MentionRow.native_id,
+                        MentionRow.author_id,
+                        MentionRow.author_handle,
+                        MentionRow.created_at,
+                    ).where(MentionRow.id.in_(ids))
+                )
+            ]
         result = source.lookup(refs)  # network call outside any transaction
         now = self.clock()
-        by_native = {m.native_id: m for m in mentions}
+        cadence = self.config.settings.audit.cadence
         with self.store.session() as session:
-            pairs: list[tuple[MentionRow, StatusObservation]] = []
-            for observation in result.observations:
-                mention = by_native.get(observation.native_id)
-                if mention is not None:
-                    pairs.append((session.merge(mention, load=True), observation))
+            mentions = session.scalars(select(MentionRow).where(MentionRow.id.in_(ids))).all()
+            by_native = {m.native_id: m for m in mentions}
+            pairs = [(by_native[o.native_id], o) for o in result.observations if o.native_id in by_native]
             stats.transitions += record_observations(
-                session, source=settings.name, checked_at=now, observations=pairs,
+                session,
+                source=settings.name,
+                checked_at=now,
+                observations=pairs,
                 preservation=self.config.settings.audit.preservation,
             )
-            cadence = self.config.settings.audit.cadence
             for mention, _ in pairs:
                 mention.next_check_at = next_check_at(mention.created_at, now, cadence)
             row = health.health(session, settings.name)
             health.record_use(row, now, calls=result.calls)
             health.record_success(session, row, now, "recheck")
         stats.checked += len(pairs)
-        stats.undecided += len(mentions) - len(pairs)
+        stats.undecided += len(refs) - len(pairs)
         stats.calls += result.calls
 
 
 def insert_mentions(session: Session, rows: list[dict]) -> int:
-    """Insert mention rows, ignoring ones already stored (same platform + native id)."""
+    """Insert mention rows, ignoring ones already stored (same platform + native id); returns new rows.
+
+    One statement per page: ``RETURNING`` names exactly the rows inserted (a conflict returns
+    nothing), so counting the new ones needs no extra query. SQLAlchemy batches the executemany
+    into multi-row ``INSERT … VALUES`` on both SQLite and PostgreSQL.
+    """
     if not rows:
         return 0
+    table = MentionRow.__table__
+    statement = (
+        _dialect_insert(session)(table)
+        .on_conflict_do_nothing(index_elements=["platform", "native_id"])
+        .returning(table.c.id)
+    )
+    return len(session.execute(statement, rows).all())
+
+
+def save_cursor(session: Session, source: str, brand: str, cursor: str | None, now: datetime) -> None:
+    """Upsert one (source, brand) cursor: one statement instead of a select and an update."""
+    values = {"source": source, "brand": brand, "cursor": cursor, "updated_at": now}
+    statement = _dialect_insert(session)(Cursor.__table__).values(values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["source", "brand"], set_={"cursor": cursor, "updated_at": now}
+        )
+    )
+
+
+def _dialect_insert(session: Session) -> Callable[..., Any]:
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(MentionRow).on_conflict_do_nothing(index_elements=["platform", "native_id"])
-    before = _count_known(session, rows)
-    session.execute(statement, rows)
-    return len(rows) - before
-
-
-def _count_known(session: Session, rows: list[dict]) -> int:
-    by_platform: dict[str, set[str]] = defaultdict(set)
-    for row in rows:
-        by_platform[row["platform"]].add(row["native_id"])
-    known = 0
-    for platform, ids in by_platform.items():
-        known += len(session.scalars(
-            select(MentionRow.native_id).where(MentionRow.platform == platform, MentionRow.native_id.in_(ids))
-        ).all())
-    # Duplicates inside one page count once.
-    return known + len(rows) - sum(len(ids) for ids in by_platform.values())
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def classification_row(mention_id: int, model_version: str, result: Any, now: datetime) -> Classification:

@@ -49,7 +49,7 @@ class DatabaseSettings:
     url: str = setting(
         "sqlite:///var/complaintwatch.db",
         "SQLAlchemy URL: sqlite:///path (relative to the config file's folder) or "
-        "postgresql+psycopg://user@host/db. The environment variable COMPLAINTWATCH_DATABASE_URL overrides it.",
+        "postgresql+psycopg://user@host/db. COMPLAINTWATCH_DATABASE_URL overrides it.",
     )
     echo: bool = setting(False, "Log every SQL statement (debugging only).")
 
@@ -63,9 +63,15 @@ class SchedulerSettings:
     retention_interval_s: float = setting(3600.0, "Seconds between retention (purge) runs.", minimum=1)
     classify_batch: int = setting(64, "Posts per classification batch.", minimum=1)
     classify_max_per_run: int = setting(2000, "Most posts classified in one run.", minimum=1)
-    recheck_max_per_run: int = setting(5000, "Most posts re-checked in one run (over all sources).", minimum=1)
-    retry_delay_s: float = setting(30.0, "First retry delay of a failed job (doubles up to 10 min).", minimum=0.1)
-    pages_per_run: int = setting(50, "Most search pages one collection run fetches from one source.", minimum=1)
+    recheck_max_per_run: int = setting(
+        5000, "Most posts re-checked in one run (over all sources).", minimum=1
+    )
+    retry_delay_s: float = setting(
+        30.0, "First retry delay of a failed job (doubles up to 10 min).", minimum=0.1
+    )
+    pages_per_run: int = setting(
+        50, "Most search pages one collection run fetches from one source.", minimum=1
+    )
 
 
 @dataclass(frozen=True)
@@ -86,8 +92,12 @@ class SourceSettings:
     brands: list[str] = setting([], "Brands this source collects for; empty means every brand.")
     enabled: bool = setting(True, "Collect from this source.")
     interval_s: float = setting(60.0, "Seconds between collection runs.", minimum=0.1)
-    api_base_url: str = setting("", "API base URL: self-hosted instance, proxy or test server; empty = default.")
-    monthly_read_budget: int = setting(0, "Most posts read per calendar month (X bills per read); 0 = no cap.")
+    api_base_url: str = setting(
+        "", "API base URL: self-hosted instance, proxy or test server; empty = default."
+    )
+    monthly_read_budget: int = setting(
+        0, "Most posts read per calendar month (X bills per read); 0 = no cap."
+    )
     secrets_prefix: str = setting(
         "", "Read secrets from COMPLAINTWATCH_<PREFIX>_<NAME> instead of COMPLAINTWATCH_<PLATFORM>_<NAME>."
     )
@@ -99,7 +109,9 @@ class ClassifierSettings:
     model: str = setting(
         "", "Encoder: a Hugging Face id or local path; empty = the bundled all-MiniLM-L6-v2 package."
     )
-    artifacts: str = setting("", "Folder with the trained heads; empty = the artifacts shipped with the package.")
+    artifacts: str = setting(
+        "", "Folder with the trained heads; empty = the artifacts shipped with the package."
+    )
     batch_size: int = setting(64, "Texts per forward pass.", minimum=1)
     thresholds: dict[str, float] = setting({}, "Decision thresholds per tag, e.g. {complaint = 0.5}.")
 
@@ -138,13 +150,20 @@ class DestinationSettings:
 @dataclass(frozen=True)
 class AuditSettings:
     preservation: dict[str, str] = setting(
-        {"replay": "full", "twitter": "hash_only", "reddit": "hash_only", "mastodon": "full", "bluesky": "full"},
+        {
+            "replay": "full",
+            "twitter": "hash_only",
+            "reddit": "hash_only",
+            "mastodon": "full",
+            "bluesky": "full",
+        },
         "Per platform: full | hash_only | consent (what is kept when an author deletes a post).",
     )
     retention_days: int = setting(365, "Days to keep post text and payloads not under legal hold.", minimum=1)
     cadence: list[list[float]] = setting(
-        [[3600, 300], [86400, 3600], [2592000, 86400], [1e12, 604800]],
-        "Re-check cadence by post age: [[age_up_to_s, every_s], ...].",
+        [[21600, 300], [86400, 900], [2592000, 86400], [1e12, 604800]],
+        "Re-check cadence by post age: [[age_up_to_s, every_s], ...] (default: every 5 min for 6 h, "
+        "every 15 min the first day, daily for a month, weekly after).",
     )
 
 

@@ -26,19 +26,27 @@ def build(session: Session, config: Config) -> dict[str, Any]:
     count = lambda q: session.scalar(q) or 0  # noqa: E731
     stages = {
         "collected": count(select(func.count()).select_from(Mention)),
-        "classified": count(select(func.count()).select_from(Mention).where(Mention.classified_at.is_not(None))),
+        "classified": count(
+            select(func.count()).select_from(Mention).where(Mention.classified_at.is_not(None))
+        ),
         "awaiting_classification": count(
             select(func.count()).select_from(Mention).where(Mention.classified_at.is_(None))
         ),
         "complaints": count(
-            select(func.count(func.distinct(Classification.mention_id))).where(Classification.complaint.is_(True))
+            select(func.count(func.distinct(Classification.mention_id))).where(
+                Classification.complaint.is_(True)
+            )
         ),
         "routed": count(select(func.count()).select_from(Route)),
         "status_checks": count(select(func.count()).select_from(StatusCheck)),
-        "gone": count(select(func.count()).select_from(Mention).where(Mention.post_status.not_in(("live", "restored")))),
+        "gone": count(
+            select(func.count()).select_from(Mention).where(Mention.post_status.not_in(("live", "restored")))
+        ),
         "audit_events": count(select(func.count()).select_from(AuditEvent)),
     }
-    outbox = dict(session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all())
+    outbox = dict(
+        session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all()
+    )
     jobs = [
         {
             "job": j.job,
@@ -84,8 +92,8 @@ def render(report: dict[str, Any]) -> str:
             lines.append(f"  {job['job']}")
             continue
         when = job["last_finished_at"] or job["last_started_at"]
-        line = f"  {job['job']:<24} {job['status']:<8} {_when(when)}  runs {job['runs']}, failures {job['failures']}"
-        lines.append(line)
+        runs = f"runs {job['runs']}, failures {job['failures']}"
+        lines.append(f"  {job['job']:<24} {job['status']:<8} {_when(when)}  {runs}")
         if job["last_error"]:
             lines.append(f"    error: {job['last_error']}")
     lines.append("sources:")
@@ -95,12 +103,14 @@ def render(report: dict[str, Any]) -> str:
             continue
         budget = source["monthly_read_budget"]
         use = f"{source['reads_this_month']}/{budget}" if budget else f"{source['reads_this_month']}"
-        line = f"  {source['source']:<24} {source['state']:<8} reads this month {use}, calls {source['calls_this_month']}"
-        lines.append(line)
+        calls = source["calls_this_month"]
+        lines.append(f"  {source['source']:<24} {source['state']:<8} reads this month {use}, calls {calls}")
         if source["message"]:
             lines.append(f"    {source['message']}")
     for gap in report["open_gaps"]:
-        lines.append(f"coverage gap: {gap['source']} {gap['kind']} since {_when(gap['started_at'])}: {gap['reason']}")
+        lines.append(
+            f"coverage gap: {gap['source']} {gap['kind']} since {_when(gap['started_at'])}: {gap['reason']}"
+        )
     return "\n".join(lines)
 
 

@@ -24,7 +24,12 @@ options = {options}
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "monitor", *args], capture_output=True, text=True, timeout=120, cwd=cwd, check=False
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        check=False,
     )
 
 
@@ -60,10 +65,12 @@ def test_unreadable_replay_file(tmp_path):
     (data / "posts.jsonl").write_text('{"id": "rp-1"\n', encoding="utf-8")
     (data / "events.jsonl").write_text("", encoding="utf-8")
     config = tmp_path / "config.toml"
-    options = '{ path = "%s" }' % data
-    config.write_text(BRAND_AND_REPLAY.format(url=f"sqlite:///{tmp_path}/db.sqlite", options=options), "utf-8")
+    options = f'{{ path = "{data}" }}'
+    config.write_text(
+        BRAND_AND_REPLAY.format(url=f"sqlite:///{tmp_path}/db.sqlite", options=options), "utf-8"
+    )
     result = run_cli("--config", str(config), "config", "check")
-    assert_one_line_error(result, "posts.jsonl", "line 1")
+    assert_one_line_error(result, "posts.jsonl:1: invalid JSON")
 
 
 def test_database_that_cannot_be_opened(tmp_path):
