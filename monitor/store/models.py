@@ -173,7 +173,9 @@ class Route(Base):
     template: Mapped[str] = mapped_column(String(128), default="")
     reply_draft: Mapped[str] = mapped_column(Text, default="")
     public_reply: Mapped[bool] = mapped_column(Boolean, default=True)
-    state: Mapped[str] = mapped_column(String(32), default="open")  # open|assigned|snoozed|handed_off|resolved
+    state: Mapped[str] = mapped_column(
+        String(32), default="open"
+    )  # open|assigned|snoozed|handed_off|resolved
     assignee: Mapped[str | None] = mapped_column(String(128), nullable=True)
     snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -317,7 +319,9 @@ class Lockout(Base):
     __table_args__ = (Index("ix_lockouts_mention", "mention_id"),)
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
-    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="SET NULL"), nullable=True)
+    mention_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mentions.id", ondelete="SET NULL"), nullable=True
+    )
     account: Mapped[str] = mapped_column(String(256))
     reason: Mapped[str] = mapped_column(Text)
     reported_by: Mapped[str] = mapped_column(String(128))
@@ -333,7 +337,9 @@ class StaffAction(Base):
     __table_args__ = (Index("ix_staff_actions_mention", "mention_id"),)
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True, autoincrement=True)
-    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id", ondelete="SET NULL"), nullable=True)
+    mention_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mentions.id", ondelete="SET NULL"), nullable=True
+    )
     content_ref: Mapped[str] = mapped_column(Text)  # URL or native id of what was acted on
     actor: Mapped[str] = mapped_column(String(128))
     decision_visibility: Mapped[str | None] = mapped_column(String(64), nullable=True)
