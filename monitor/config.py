@@ -77,7 +77,9 @@ def load(path: Path | str | None = None, env: Mapping[str, str] | None = None) -
     return Config(settings=settings, path=config_path, database_url=database_url, secrets=secrets)
 
 
-def from_settings(settings: Settings, database_url: str, secrets: Mapping[str, Mapping[str, str]] = {}) -> Config:
+def from_settings(
+    settings: Settings, database_url: str, secrets: Mapping[str, Mapping[str, str]] = {}
+) -> Config:
     """A config built in code (tests, embedding); no file involved."""
     return Config(settings=settings, path=None, database_url=database_url, secrets=dict(secrets))
 
@@ -91,7 +93,9 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found (run `complaintwatch init` to create one)") from None
+        raise ConfigError(
+            f"{path}: config file not found (run `complaintwatch init` to create one)"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc}") from None
 
@@ -161,7 +165,9 @@ def _convert(hint: Any, value: Any, keys: tuple[str | int, ...], locator: _Locat
     if hint is Any:
         return value
     if hint is float:
-        _expect(isinstance(value, int | float) and not isinstance(value, bool), "a number", value, keys, locator)
+        _expect(
+            isinstance(value, int | float) and not isinstance(value, bool), "a number", value, keys, locator
+        )
         value = float(value)
     elif hint in (int, str, bool):
         _expect(type(value) is hint, _TYPE_NAMES[hint], value, keys, locator)
@@ -227,7 +233,9 @@ def secret_env_name(source: SourceSettings, name: str) -> str:
     return f"{ENV_PREFIX}{prefix}_{name.upper()}"
 
 
-def _resolve_secrets(settings: Settings, env: Mapping[str, str], locator: _Locator) -> dict[str, dict[str, str]]:
+def _resolve_secrets(
+    settings: Settings, env: Mapping[str, str], locator: _Locator
+) -> dict[str, dict[str, str]]:
     from collectors import registry  # late: adapters are only needed when sources are configured
 
     resolved: dict[str, dict[str, str]] = {}
@@ -237,11 +245,17 @@ def _resolve_secrets(settings: Settings, env: Mapping[str, str], locator: _Locat
             optional = registry.optional_secrets(source.platform)
         except (ValueError, ImportError) as exc:
             raise ConfigError(f"{locator.where(('sources', i, 'platform'))}: {exc}") from None
-        values = {n: env[secret_env_name(source, n)] for n in (*required, *optional) if env.get(secret_env_name(source, n))}
+        values = {
+            n: env[secret_env_name(source, n)]
+            for n in (*required, *optional)
+            if env.get(secret_env_name(source, n))
+        }
         missing = [secret_env_name(source, n) for n in required if n not in values]
         if missing and source.enabled:
             where = locator.where(("sources", i, "name"))
-            raise ConfigError(f"{where}: source {source.name!r} needs the environment variable(s) {', '.join(missing)}")
+            raise ConfigError(
+                f"{where}: source {source.name!r} needs the environment variable(s) {', '.join(missing)}"
+            )
         resolved[source.name] = values
     return resolved
 

@@ -13,9 +13,27 @@ from sqlalchemy.orm import Session
 from monitor.store.models import Classification, Mention
 
 FIELDS = (
-    "platform", "native_id", "source", "brand", "author_id", "author_handle", "lang", "url",
-    "created_at", "first_seen_at", "text", "content_sha256", "post_status", "author_status",
-    "last_checked_at", "check_count", "model_version", "complaint", "topic", "tags", "scores",
+    "platform",
+    "native_id",
+    "source",
+    "brand",
+    "author_id",
+    "author_handle",
+    "lang",
+    "url",
+    "created_at",
+    "first_seen_at",
+    "text",
+    "content_sha256",
+    "post_status",
+    "author_status",
+    "last_checked_at",
+    "check_count",
+    "model_version",
+    "complaint",
+    "topic",
+    "tags",
+    "scores",
 )
 
 

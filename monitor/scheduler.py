@@ -91,12 +91,20 @@ def _execute(pipeline: Pipeline, name: str) -> Any:
     return result
 
 
-def _record(store: Store, name: str, *, started: bool = False, result: Any = None,
-            error: str | None = None) -> int:
+def _record(
+    store: Store, name: str, *, started: bool = False, result: Any = None, error: str | None = None
+) -> int:
     now = datetime.now(UTC)
     with store.session() as session:
-        row = session.get(JobRun, name) or JobRun(job=name, runs=0, failures=0, consecutive_failures=0,
-                                                  last_status="", last_error="", last_result="")
+        row = session.get(JobRun, name) or JobRun(
+            job=name,
+            runs=0,
+            failures=0,
+            consecutive_failures=0,
+            last_status="",
+            last_error="",
+            last_result="",
+        )
         session.add(row)
         if started:
             row.last_started_at, row.last_status = now, "running"
@@ -204,8 +212,14 @@ def run_forever(pipeline: Pipeline, stop: threading.Event | None = None) -> None
                 job.remove()
         for name, (interval, _) in configured.items():
             scheduler.add_job(
-                "monitor.scheduler:run_job", "interval", args=[name], id=name, name=name,
-                seconds=interval, next_run_time=now, replace_existing=True,
+                "monitor.scheduler:run_job",
+                "interval",
+                args=[name],
+                id=name,
+                name=name,
+                seconds=interval,
+                next_run_time=now,
+                replace_existing=True,
             )
         scheduler.resume()
         log.info("running %d jobs: %s", len(configured), ", ".join(configured))

@@ -38,7 +38,9 @@ def test_unknown_key_names_file_line_and_key(tmp_path):
 
 def test_wrong_type_is_refused_with_its_line(tmp_path):
     path = write(tmp_path, '[[brands]]\nname = "A"\nterms = "not a list"\n')
-    with pytest.raises(ConfigError, match=r"config.toml:3: brands\[0\].terms: expected a list, got 'not a list'"):
+    with pytest.raises(
+        ConfigError, match=r"config.toml:3: brands\[0\].terms: expected a list, got 'not a list'"
+    ):
         config_module.load(path, env={})
 
 
@@ -72,14 +74,19 @@ def test_missing_secret_names_the_environment_variable(tmp_path):
     path = write(tmp_path, '[[brands]]\nname = "A"\n\n[[sources]]\nname = "x"\nplatform = "twitter"\n')
     with pytest.raises(ConfigError) as error:
         config_module.load(path, env={})
-    assert "source 'x' needs the environment variable(s) COMPLAINTWATCH_TWITTER_BEARER_TOKEN" in str(error.value)
+    assert "source 'x' needs the environment variable(s) COMPLAINTWATCH_TWITTER_BEARER_TOKEN" in str(
+        error.value
+    )
     config = config_module.load(path, env={"COMPLAINTWATCH_TWITTER_BEARER_TOKEN": "s3cret"})
     assert config.secrets["x"]["bearer_token"] == "s3cret"
     assert "s3cret" not in repr(config)  # secrets never reach a log through repr
 
 
 def test_secrets_prefix_selects_another_variable(tmp_path):
-    text = '[[brands]]\nname = "A"\n\n[[sources]]\nname = "x2"\nplatform = "twitter"\nsecrets_prefix = "X_SECOND"\n'
+    text = (
+        '[[brands]]\nname = "A"\n\n[[sources]]\nname = "x2"\nplatform = "twitter"\n'
+        'secrets_prefix = "X_SECOND"\n'
+    )
     config = config_module.load(write(tmp_path, text), env={"COMPLAINTWATCH_X_SECOND_BEARER_TOKEN": "t"})
     assert config.secrets["x2"] == {"bearer_token": "t"}
 

@@ -49,7 +49,10 @@ options = {{ speed = 1000000, page_size = 3 }}
 def _cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "monitor", "--config", str(config), *args],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -59,9 +62,9 @@ def _count(store: Store) -> int:
 
 
 def test_sigkill_during_collection_loses_and_duplicates_nothing(tmp_path, database_url):
-    posts, _events = load_timeline()
-    brand = max({p["brand"] for p in posts}, key=lambda b: sum(p["brand"] == b for p in posts))
-    expected = {p["id"] for p in posts if p["brand"] == brand}
+    posts = load_timeline().posts
+    brand = max({p.brand for p in posts}, key=lambda b: sum(p.brand == b for p in posts))
+    expected = {p.id for p in posts if p.brand == brand}
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.format(url=database_url, brand=brand), encoding="utf-8")
     assert _cli(config, "db", "upgrade").returncode == 0
@@ -69,7 +72,9 @@ def test_sigkill_during_collection_loses_and_duplicates_nothing(tmp_path, databa
 
     process = subprocess.Popen(
         [sys.executable, "-m", "monitor", "--config", str(config), "run", "--no-dashboard"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -92,13 +97,15 @@ def test_sigkill_during_collection_loses_and_duplicates_nothing(tmp_path, databa
 
 
 def test_a_second_run_on_the_same_database_says_so_and_exits(tmp_path, database_url):
-    posts, _ = load_timeline()
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(url=database_url, brand=posts[0]["brand"]), encoding="utf-8")
+    brand = load_timeline().posts[0].brand
+    config.write_text(CONFIG.format(url=database_url, brand=brand), encoding="utf-8")
     assert _cli(config, "db", "upgrade").returncode == 0
     first = subprocess.Popen(
         [sys.executable, "-m", "monitor", "--config", str(config), "run", "--no-dashboard"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         store = Store(database_url)

@@ -8,8 +8,11 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 import click
 
@@ -59,7 +62,9 @@ def config_check(app: AppContext) -> None:
     current, head = store.current_revision(), store.head_revision()
     click.echo(f"config {app.config.path}: OK")
     click.echo(f"  brands: {', '.join(b.name for b in settings.brands) or 'none'}")
-    click.echo(f"  sources: {', '.join(f'{s.name} ({s.platform})' for s in app.config.enabled_sources()) or 'none'}")
+    click.echo(
+        f"  sources: {', '.join(f'{s.name} ({s.platform})' for s in app.config.enabled_sources()) or 'none'}"
+    )
     click.echo(f"  database: {redact_url(app.config.database_url)} (schema {current or 'none'}, code {head})")
     if current != head:
         click.echo("  run `complaintwatch db upgrade` before `complaintwatch run`")
@@ -181,19 +186,26 @@ def export() -> None:
 
 @export.command("mentions")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="File (default stdout).")
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="File (default stdout)."
+)
 @click.pass_obj
 def export_mentions(app: AppContext, fmt: str, out: Path | None) -> None:
     """One record per mention with its latest classification, post status and author status."""
-    stream = out.open("w", encoding="utf-8", newline="") if out else click.get_text_stream("stdout")
-    try:
-        with app.store().session() as session:
-            count = export_module.write_mentions(session, stream, fmt)
-    finally:
-        if out:
-            stream.close()
+    with _output(out) as stream, app.store().session() as session:
+        count = export_module.write_mentions(session, stream, fmt)
     if out:
-        click.echo(f"wrote {count} mention(s) to {out}")
+        click.echo(f"wrote {count} mention(s) to {out}", err=True)
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[IO[str]]:
+    """The file to write to, or stdout."""
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        yield handle
 
 
 def _known_source(app: AppContext, name: str) -> None:
@@ -211,9 +223,17 @@ def _start_dashboard(app: AppContext, port: int | None = None) -> subprocess.Pop
     env = dict(os.environ, COMPLAINTWATCH_CONFIG=str(Path(app.config.path or "config.toml").resolve()))
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
     command = [
-        streamlit, "run", str(script), "--server.address", settings.host,
-        "--server.port", str(port or settings.port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
+        streamlit,
+        "run",
+        str(script),
+        "--server.address",
+        settings.host,
+        "--server.port",
+        str(port or settings.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
     ]
     click.echo(f"dashboard: http://{settings.host}:{port or settings.port}")
     return subprocess.Popen(command, env=env, cwd=script.parent)
