@@ -22,11 +22,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-$(CONFIG):
-	cp monitor/templates/config.toml $(CONFIG)
-
-run: install $(CONFIG)
-	$(BIN)/complaintwatch --config $(CONFIG) db upgrade
+run: install
+	$(BIN)/complaintwatch --config $(CONFIG) init --demo-accounts
 	$(BIN)/complaintwatch --config $(CONFIG) run
 
 # Debian's Chromium for the browser tests (never `playwright install`); skipped without root.

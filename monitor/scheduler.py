@@ -184,12 +184,32 @@ def _file_lock(store: Store) -> Iterator[bool]:
 
 
 # -- running -----------------------------------------------------------------------------------
+class DrainingExecutor(ThreadPoolExecutor):
+    """A thread pool that quietly drops submissions once shutdown has begun.
+
+    APScheduler's scheduler thread can be between its "paused?" check and its submission when
+    ``shutdown`` starts; the job would run at the next start anyway, so dropping it is right.
+    """
+
+    _closing = False
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._closing = True
+        super().shutdown(wait)
+
+    def _do_submit_job(self, job: Any, run_times: Any) -> None:
+        if self._closing:
+            log.debug("not starting %s: shutting down", job)
+            return
+        super()._do_submit_job(job, run_times)
+
+
 def build_scheduler(pipeline: Pipeline) -> BackgroundScheduler:
     global _pipeline
     _pipeline = pipeline
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=pipeline.store.engine)},
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        executors={"default": DrainingExecutor(max_workers=4)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
         timezone=UTC,
     )
@@ -228,6 +248,7 @@ def run_forever(pipeline: Pipeline, stop: threading.Event | None = None) -> None
                 pass
         finally:
             log.info("shutting down: waiting for running jobs to finish")
+            scheduler.pause()
             scheduler.shutdown(wait=True)
             _scheduler = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -31,8 +32,13 @@ def _pipeline(app: AppContext) -> Pipeline:
 
 @cli.command()
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@click.option(
+    "--demo-accounts",
+    is_flag=True,
+    help="When the database has no accounts yet, create admin/agent/advocate/manager with random passwords.",
+)
 @click.pass_obj
-def init(app: AppContext, force: bool) -> None:
+def init(app: AppContext, force: bool, demo_accounts: bool) -> None:
     """Create config.toml (the demo on the bundled replay source) and the database."""
     target = app.config_path or Path("config.toml")
     if target.exists() and not force:
@@ -44,6 +50,29 @@ def init(app: AppContext, force: bool) -> None:
     app.config_path = target
     before, after = app.store(check_schema=False).upgrade()
     click.echo(f"database {redact_url(app.config.database_url)}: schema {before or 'none'} -> {after}")
+    if demo_accounts:
+        _create_demo_accounts(app)
+
+
+def _create_demo_accounts(app: AppContext) -> None:
+    """One account per role for a first look; the passwords go to a file only the owner can read."""
+    from monitor import users as users_lib
+
+    with app.store().session() as session:
+        if users_lib.list_users(session):
+            return
+        lines = []
+        for role in ("admin", "agent", "advocate", "manager"):
+            password = secrets.token_urlsafe(12)
+            users_lib.add_user(session, users_lib.LOCAL_OPERATOR, role, role, password)
+            lines.append(f"{role:<9} {password}")
+    path = app.config.base_dir / "var" / "demo-accounts.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text("# name     password (sign in at the dashboard)\n" + "\n".join(lines) + "\n", "utf-8")
+    click.echo(f"demo accounts (also in {path}):")
+    for line in lines:
+        click.echo(f"  {line}")
 
 
 @cli.group()

@@ -1,0 +1,75 @@
+"""`complaintwatch run` on the replay source at high speed, then `export mentions`.
+
+The real command runs in a subprocess until the replayed story is over; the export must then
+hold every bundled post exactly once, every one classified, each with the final status of the
+replay's timeline (deleted, removed, suspended, restored …).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from collectors.replay import expected_final_statuses, load_timeline
+
+pytestmark = pytest.mark.slow
+
+SPEED = 200  # story seconds per real second: events ≥ 10 story minutes apart are ≥ 3 s apart
+
+CONFIG = """
+[database]
+url = "{url}"
+
+[scheduler]
+classify_interval_s = 1
+route_interval_s = 1
+send_interval_s = 5
+recheck_interval_s = 0.5
+recheck_max_per_run = 5000
+
+{brands}
+
+[[sources]]
+name = "replay"
+platform = "replay"
+interval_s = 0.5
+options = {{ speed = {speed} }}
+
+[audit]
+cadence = [[1e12, 1]]
+"""
+
+
+def test_run_at_high_speed_then_export(tmp_path, database_url):
+    timeline = load_timeline()
+    brands = "\n".join(f'[[brands]]\nname = "{b}"\n' for b in sorted({p.brand for p in timeline.posts}))
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG.format(url=database_url, brands=brands, speed=SPEED), encoding="utf-8")
+    cli = [sys.executable, "-m", "monitor", "--config", str(config)]
+    assert subprocess.run([*cli, "db", "upgrade"], capture_output=True, check=False).returncode == 0
+
+    story_end = max(e.at for e in timeline.events) / SPEED
+    process = subprocess.Popen([*cli, "run", "--no-dashboard"], stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(story_end + 15)  # the last event, then a few re-check rounds
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, errors = process.communicate(timeout=120)
+    assert process.returncode == 0, errors
+    assert "Traceback" not in errors, errors
+
+    export = subprocess.run([*cli, "export", "mentions", "--format", "jsonl"], capture_output=True, text=True,
+                            check=True)
+    records = [json.loads(line) for line in export.stdout.splitlines()]
+    ids = [r["native_id"] for r in records]
+    assert len(ids) == len(set(ids)) == len(timeline.posts)
+    assert all(r["model_version"] for r in records), "every post is classified"
+    expected = expected_final_statuses(timeline)
+    wrong = {r["native_id"]: (r["post_status"], expected[r["native_id"]]) for r in records
+             if r["post_status"] != expected[r["native_id"]]}
+    assert not wrong
