@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: ``app.py`` signs people in and shows the pages their role allows."""
