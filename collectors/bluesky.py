@@ -57,7 +57,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -80,6 +80,7 @@ from atproto_identity.did.resolver import DidResolver
 from atproto_server.exceptions import InvalidTokenError
 
 from collectors._http import RateBudget, TtlCache, epoch_reset, header_int, options_from
+from collectors._sweep import search_streams
 from collectors.base import (
     AuthFailed,
     AuthorStatus,
@@ -108,7 +109,6 @@ BLUESKY_MODERATION = "did:plc:ar7c4by46qjdydhdevvrndac"
 REMOVAL_LABELS = frozenset({"!takedown", "!hide"})
 _TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthMissing", "AuthenticationRequired"})
 _SESSION_KEY = "session"
-_CURSOR_VERSION = 1
 _POST_COLLECTION = "app.bsky.feed.post"
 
 T = TypeVar("T")
@@ -170,29 +170,6 @@ class _Sweep:
         if self.top is not None:
             self.floor, self.floor_uris = self.top, self.top_uris
         self.until, self.page, self.top, self.top_uris = None, None, None, []
-
-
-@dataclass
-class _Cursor:
-    current: str | None = None
-    streams: dict[str, _Sweep] = field(default_factory=dict)
-
-    @classmethod
-    def decode(cls, text: str | None, where: str) -> _Cursor:
-        if not text:
-            return cls()
-        try:
-            data = json.loads(text)
-            if data.get("v") != _CURSOR_VERSION:
-                raise ValueError(f"cursor version {data.get('v')!r}")
-            return cls(data.get("current"), {k: _Sweep(**v) for k, v in data["streams"].items()})
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("%s: unreadable cursor (%s); starting over", where, exc)
-            return cls()
-
-    def encode(self) -> str:
-        streams = {key: asdict(sweep) for key, sweep in self.streams.items()}
-        return json.dumps({"v": _CURSOR_VERSION, "current": self.current, "streams": streams}, sort_keys=True)
 
 
 # -- wire and errors ----------------------------------------------------------------------------
@@ -334,24 +311,15 @@ class BlueskySource:
     # -- search ------------------------------------------------------------------------------
     def search(self, query: BrandQuery, cursor: str | None) -> Page:
         """One search page of one term; ``exhausted`` once the last term finished its sweep."""
-        streams = list(dict.fromkeys(t.strip() for t in query.terms if t.strip()))
-        position = _Cursor.decode(cursor, self._where)
-        if not streams:
-            return Page([], position.encode(), exhausted=True)
-        term = position.current if position.current in streams else streams[0]
-        sweep = position.streams.setdefault(term, _Sweep())
-        posts, finished = self._sweep_page(term, sweep)
-        mentions = [self._mention(raw) for raw in posts]
-        exhausted = False
-        if finished:
-            sweep.finish()
-            following = streams.index(term) + 1
-            exhausted = following == len(streams)
-            position.current = None if exhausted else streams[following]
-        else:
-            position.current = term
-        position.streams = {k: v for k, v in position.streams.items() if k in streams}
-        return Page(mentions, position.encode(), exhausted=exhausted, request=self._provenance(term))
+        return search_streams(
+            list(dict.fromkeys(t.strip() for t in query.terms if t.strip())),
+            cursor,
+            sweep_type=_Sweep,
+            fetch=self._sweep_page,
+            mention=self._mention,
+            provenance=self._provenance,
+            where=self._where,
+        )
 
     def _sweep_page(self, term: str, sweep: _Sweep) -> tuple[list[dict], bool]:
         now = datetime.now(UTC)

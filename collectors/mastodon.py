@@ -57,11 +57,10 @@ Options:
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
@@ -73,6 +72,7 @@ from mastodon import Mastodon
 from mastodon.errors import MastodonError, MastodonNetworkError
 
 from collectors._http import ApiSession, RateBudget, TtlCache, header_int, options_from
+from collectors._sweep import search_streams
 from collectors.base import (
     AuthFailed,
     AuthorStatus,
@@ -99,7 +99,6 @@ MAX_PAGE = 40
 DELETED_DETAIL = "deleted (author or moderator)"
 USER_AGENT = "complaintwatch/0.1 (+mastodon collector)"
 _BATCH_MISSING_KEY = "statuses_batch_missing_since"
-_CURSOR_VERSION = 1
 _SECOND_MS = 1000
 
 
@@ -156,30 +155,6 @@ class _Sweep:
         if self.top is not None:
             self.floor, self.floor_seen = self.top, self.top_seen
         self.top, self.top_seen, self.bound, self.bound_seen, self.bound_skipped = None, [], None, [], 0
-
-
-@dataclass
-class _Cursor:
-    current: str | None = None
-    streams: dict[str, _Sweep] = field(default_factory=dict)
-
-    @classmethod
-    def decode(cls, text: str | None, where: str) -> _Cursor:
-        if not text:
-            return cls()
-        try:
-            data = json.loads(text)
-            if data.get("v") != _CURSOR_VERSION:
-                raise ValueError(f"cursor version {data.get('v')!r}")
-            streams = {key: _Sweep(**value) for key, value in data["streams"].items()}
-            return cls(data.get("current"), streams)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            log.warning("%s: unreadable cursor (%s); starting over", where, exc)
-            return cls()
-
-    def encode(self) -> str:
-        streams = {key: asdict(sweep) for key, sweep in self.streams.items()}
-        return json.dumps({"v": _CURSOR_VERSION, "current": self.current, "streams": streams}, sort_keys=True)
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -256,24 +231,15 @@ class MastodonSource:
     # -- search ------------------------------------------------------------------------------
     def search(self, query: BrandQuery, cursor: str | None) -> Page:
         """One page of one stream; ``exhausted`` once the last stream finished its sweep."""
-        streams = self._streams(query)
-        position = _Cursor.decode(cursor, f"{self._where} ({self.name})")
-        if not streams:
-            return Page([], position.encode(), exhausted=True)
-        key = position.current if position.current in streams else streams[0]
-        sweep = position.streams.setdefault(key, _Sweep())
-        statuses, finished = self._stream_page(key, sweep)
-        mentions = [self._mention(raw) for raw in statuses]
-        exhausted = False
-        if finished:
-            sweep.finish()
-            following = streams.index(key) + 1
-            exhausted = following == len(streams)
-            position.current = None if exhausted else streams[following]
-        else:
-            position.current = key
-        position.streams = {k: v for k, v in position.streams.items() if k in streams}
-        return Page(mentions, position.encode(), exhausted=exhausted, request=self._provenance(key))
+        return search_streams(
+            self._streams(query),
+            cursor,
+            sweep_type=_Sweep,
+            fetch=self._stream_page,
+            mention=self._mention,
+            provenance=self._provenance,
+            where=f"{self._where} ({self.name})",
+        )
 
     def _stream_page(self, key: str, sweep: _Sweep) -> tuple[list[dict], bool]:
         kind, _, value = key.partition(":")

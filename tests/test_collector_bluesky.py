@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from fakes.bluesky import BlueskyWorld, FakeActor, FakeBluesky, FakePost
 from fakes.server import Reply
 
 from collectors import registry
+from collectors._sweep import StreamCursor
 from collectors.base import (
     AuthFailed,
     AuthorStatus,
@@ -25,10 +27,20 @@ from collectors.base import (
     SourceSpec,
     TransientError,
 )
-from collectors.bluesky import BlueskySource, build
+from collectors.bluesky import BlueskySource, _Sweep, build
 
 HANDLE, PASSWORD = "monitor.bsky.social", "app-pass-word"
 ACME = BrandQuery("acme", ("acme",))
+# Written by the adapter before the sweep rotation moved to collectors/_sweep.py, for the terms ("acme",
+# "lost"): "acme" between sweeps, "lost" mid-sweep at search page "4". Users' databases hold cursors like it.
+STORED_CURSOR = (
+    '{"current": "lost", "streams": {"acme": {"floor": "2026-11-21T18:37:22.925Z", "floor_uris": '
+    '["at://did:plc:222222222222222222222224/app.bsky.feed.post/3n2tqngjawd2g"], "page": null, "top": null, '
+    '"top_uris": [], "until": null}, "lost": {"floor": "2026-11-20T19:05:53.400Z", "floor_uris": [], '
+    '"page": "4", "top": "2026-11-21T18:37:22.925Z", "top_uris": '
+    '["at://did:plc:222222222222222222222224/app.bsky.feed.post/3n2tqngjawd2g"], "until": '
+    '"2026-11-21T19:05:53.400Z"}}, "v": 1}'
+)
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +189,19 @@ def test_resume_after_a_crash_between_pages_reuses_session_and_page_cursor(fake,
     assert Counter(seen + [m.native_id for m in rest]) == Counter(p.uri for p in made)
     assert [m.native_id for m in after] == [during.uri]
     assert len(fake.xrpc_calls("com.atproto.server.createSession")) == 1
+
+
+def test_cursor_stored_by_earlier_versions_resumes_where_it_stood(fake):
+    assert StreamCursor.decode(STORED_CURSOR, _Sweep, "test").encode() == STORED_CURSOR  # same format
+    page = make_source(fake).search(BrandQuery("acme", ("acme", "lost")), STORED_CURSOR)
+
+    (call,) = fake.xrpc_calls("app.bsky.feed.searchPosts")
+    assert (call.arg("q"), call.arg("cursor")) == ("lost", "4")
+    assert (call.arg("since"), call.arg("until")) == ("2026-11-20T19:05:53.400Z", "2026-11-21T19:05:53.400Z")
+    stored, resumed = json.loads(STORED_CURSOR), json.loads(page.next_cursor)
+    assert page.exhausted and resumed["current"] is None  # the empty page finished the last stream
+    assert resumed["streams"]["lost"]["floor"] == stored["streams"]["lost"]["top"]
+    assert resumed["streams"]["acme"] == stored["streams"]["acme"]
 
 
 def test_anonymous_search_is_refused_like_on_bluesky(fake):

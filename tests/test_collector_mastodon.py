@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from fakes.mastodon import FakeAccount, FakeMastodon, FakeStatus, MastodonWorld
 from fakes.server import Reply
 
 from collectors import registry
+from collectors._sweep import StreamCursor
 from collectors.base import (
     AuthFailed,
     AuthorStatus,
@@ -23,10 +25,23 @@ from collectors.base import (
     SourceSpec,
     TransientError,
 )
-from collectors.mastodon import DELETED_DETAIL, MastodonSource, build, html_to_text
+from collectors.mastodon import DELETED_DETAIL, MastodonSource, _Sweep, build, html_to_text
 
 TOKEN = "good-token"
 ACME = BrandQuery("acme", ("acme",))
+# Written by the adapter before the sweep rotation moved to collectors/_sweep.py, for the terms ("acme",
+# "#acme") and hashtags ["acmehelp"]: mid-sweep on the search stream (three posts already taken in the
+# bound's second), both hashtag streams between sweeps. Users' databases hold cursors like it.
+STORED_CURSOR = (
+    '{"current": "search:acme", "streams": {"search:acme": {"bound": 1795286155000, "bound_seen": '
+    '["117655873506836492", "117655873487175691", "117655873467514890"], "bound_skipped": 0, "floor": '
+    '1795286156105, "floor_seen": ["117655873526497293", "117655873506836492", "117655873487175691", '
+    '"117655873467514890"], "top": 1795286156105, "top_seen": ["117655873526497293", "117655873506836492", '
+    '"117655873487175691", "117655873467514890"]}, "tag:acme": {"bound": null, "bound_seen": [], '
+    '"bound_skipped": 0, "floor": 117655873526497293, "floor_seen": [], "top": null, "top_seen": []}, '
+    '"tag:acmehelp": {"bound": null, "bound_seen": [], "bound_skipped": 0, "floor": 117650328969609216, '
+    '"floor_seen": [], "top": null, "top_seen": []}}, "v": 1}'
+)
 
 
 @pytest.fixture(scope="module")
@@ -209,6 +224,22 @@ def test_resume_after_a_crash_between_pages(fake, world):
     assert Counter(seen) == Counter(
         expected * 2 + [native(restarted, newcomer)] * 2
     )  # search + hashtag stream
+
+
+def test_cursor_stored_by_earlier_versions_resumes_where_it_stood(fake):
+    assert StreamCursor.decode(STORED_CURSOR, _Sweep, "test").encode() == STORED_CURSOR  # same format
+    source = make_source(fake, hashtags=["acmehelp"])
+    page = source.search(BrandQuery("acme", ("acme", "#acme")), STORED_CURSOR)
+
+    (call,) = fake.calls("/api/v2/search")
+    assert call.arg("min_id") == str(1795286155000 << 16)  # a second below the floor's second
+    assert call.arg("max_id") == str(1795286156000 << 16)  # a second above the bound's second
+    assert call.arg("offset") == "3"  # past the three posts already taken in the bound's second
+    stored, resumed = json.loads(STORED_CURSOR), json.loads(page.next_cursor)
+    assert resumed["current"] == "tag:acme"  # the empty page finished the search sweep
+    assert resumed["streams"]["search:acme"]["floor_seen"] == stored["streams"]["search:acme"]["top_seen"]
+    for tag in ("tag:acme", "tag:acmehelp"):
+        assert resumed["streams"][tag] == stored["streams"][tag]
 
 
 # -- errors ---------------------------------------------------------------------------------------
