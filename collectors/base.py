@@ -89,6 +89,9 @@ class Page:
     request: Mapping[str, Any] = field(default_factory=dict)
     #: Posts billed by the platform for this page (X bills per post read).
     billed_reads: int = 0
+    #: A span of post times this search can no longer reach (e.g. X's 7-day window expired while
+    #: the source was down): recorded as a coverage gap so "not seen" is never read as "not posted".
+    missed: tuple[datetime, datetime] | None = None
 
 
 @dataclass(frozen=True)

@@ -257,12 +257,16 @@ class TwitterSource:
             following = SearchCursor(state.since_id, state.start_time, sweep_newest, str(meta["next_token"]))
         else:
             following = SearchCursor(since_id=newer_id(sweep_newest, state.since_id))
+        missed = None
+        if state.start_time and state.since_id and not state.next_token:  # first page of a late sweep
+            missed = (snowflake_time(state.since_id), datetime.fromisoformat(state.start_time))
         return Page(
             mentions=mentions,
             next_cursor=following.encode(),
             exhausted=following.next_token is None,
             request=_provenance(response),
             billed_reads=len(tweets),
+            missed=missed,
         )
 
     def _start_sweep(self, state: SearchCursor) -> SearchCursor:

@@ -125,6 +125,14 @@ def open_gap(session: Session, source: str, kind: str, reason: str, now: datetim
         session.add(CoverageGap(source=source, kind=kind, reason=reason, started_at=now))
 
 
+def record_missed(session: Session, source: str, span: tuple[datetime, datetime], now: datetime) -> None:
+    """A closed gap for posts the source can no longer reach (e.g. an expired search window)."""
+    start, end = span
+    log.warning("source %s cannot reach posts from %s to %s any more", source, start, end)
+    reason = f"search window expired: posts from {start.isoformat()} to {end.isoformat()} cannot be collected"
+    session.add(CoverageGap(source=source, kind="collect", reason=reason, started_at=start, ended_at=end))
+
+
 def close_gaps(session: Session, source: str, kind: str, now: datetime) -> None:
     session.execute(
         update(CoverageGap)

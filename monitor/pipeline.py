@@ -108,14 +108,9 @@ class Pipeline:
     @property
     def tagger(self) -> Any:
         if self._tagger is None:
-            from classify import Tagger  # heavy import: only when classifying
+            from monitor.tagging import load_tagger  # heavy import: only when classifying
 
-            settings = self.config.settings.classifier
-            self._tagger = Tagger.load(
-                model=settings.model or None,
-                artifacts=settings.artifacts or None,
-                thresholds=dict(settings.thresholds),
-            )
+            self._tagger = load_tagger(self.config)
         return self._tagger
 
     def _brands(self, source: SourceSettings) -> list[BrandSettings]:
@@ -207,6 +202,8 @@ class Pipeline:
             row = health.health(session, settings.name)
             health.record_use(row, now, reads=page.billed_reads or len(page.mentions), calls=1)
             health.record_success(session, row, now, "collect", close_open_gaps=first)
+            if page.missed is not None:
+                health.record_missed(session, settings.name, page.missed, now)
         return stored
 
     def _mention_rows(self, source: str, brand: str, page: Page, now: datetime) -> list[dict]:

@@ -119,6 +119,19 @@ def test_a_since_id_older_than_seven_days_becomes_a_start_time(fake: FakeX) -> N
     assert fake.calls(SEARCH)[-1].arg("start_time")
 
 
+def test_an_expired_search_window_is_reported_as_missed(fake: FakeX) -> None:
+    old = fake.add_tweet(fake.add_user("old"), "acme ancient", datetime.now(UTC) - timedelta(days=9))
+    fake.add_tweet(fake.add_user("new"), "acme fresh")
+
+    page = make_source(fake).search(QUERY, json.dumps({"since_id": old.id}))
+
+    assert page.missed is not None
+    start, end = page.missed
+    assert abs((start - old.created_at).total_seconds()) < 1
+    assert timedelta(days=6) < datetime.now(UTC) - end <= timedelta(days=7)
+    assert make_source(fake).search(QUERY, page.next_cursor).missed is None
+
+
 def test_options_and_query_are_checked() -> None:
     with pytest.raises(ValueError, match=r"'x'.*max_results"):
         build(SourceSpec("x", "twitter", "acme", None, {"max_results": 5}, {"bearer_token": "t"}, {}))
