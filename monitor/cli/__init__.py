@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> Any:
 # Command modules register themselves on `cli` when imported (keep this list sorted).
 from monitor.cli import (  # noqa: E402,F401
     audit,
+    classify,
     core,
     routing,
     users,

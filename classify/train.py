@@ -1,0 +1,412 @@
+"""Training the multi-task tagger on the labeled datasets (plus reviewer corrections handed in by the caller).
+
+Two regimes share one code path for data, thresholds, evaluation and the model card:
+
+* ``unfreeze_layers=0``: the encoder stays frozen; pooled sentence vectors are computed once and only the
+  linear heads are trained (minutes on a CPU).
+* ``unfreeze_layers=k``: the top ``k`` transformer layers are fine-tuned with the heads, multi-task (one
+  task per batch, batches of all tasks interleaved). Only those layers and the heads are saved.
+
+A slice of the train split (``validation_fraction``, chosen by a stable hash of the text) is held out to tune
+the decision thresholds, so the dev splits stay a fair report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import shutil
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from classify.batching import encode, length_sorted_batches
+from classify.data import TASKS, Example, corrections_to_examples, load_split, weak_complaint_examples
+from classify.inference import autocast_context, bf16_supported, predict
+from classify.metrics import best_threshold, macro_f1
+from classify.model import (
+    CONFIG_FILE,
+    DEFAULT_MODEL,
+    MAX_TOKENS,
+    ArtifactConfig,
+    MultiTaskModel,
+    load_encoder,
+    save_artifacts,
+)
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class TrainConfig:
+    """Knobs of one training run."""
+
+    model: str | None = None  # Hugging Face id or local folder; None: all-MiniLM-L6-v2 from its package
+    unfreeze_layers: int = 4  # the committed artifact's recipe: 4 layers, 3 epochs, weak complaints
+    epochs: int = 3
+    head_epochs: int = 40  # frozen regime only: passes over the cached sentence vectors
+    batch_size: int = 32
+    encoder_lr: float = 1e-4
+    head_lr: float = 2e-3
+    max_per_dataset: int | None = 3000  # fine-tuning: examples kept per (task, dataset), sampled once
+    threads: int | None = None  # torch CPU threads; 1 is faster when other processes share the cores
+    max_steps: int | None = None  # stop after this many optimiser steps (smoke runs)
+    max_examples: int | None = None  # cap on training examples read (smoke runs)
+    validation_fraction: float = 0.1
+    weak_complaints: int = 1500  # weak complaint labels added per feedback dataset (0: none)
+    max_tokens: int = MAX_TOKENS
+    seed: int = 13
+
+
+def train(
+    data_dir: Path | str,
+    out_dir: Path | str,
+    extra_records: Iterable[dict] = (),
+    config: TrainConfig | None = None,
+    log: Log = print,
+) -> dict:
+    """Train a tagger on ``data_dir``'s train splits and write artifacts + model card into ``out_dir``.
+
+    ``extra_records`` are reviewer corrections ``{"text", "lang", "field", "value"}``; they join the training
+    examples. Returns the dev-split report (the same figures the model card records).
+    """
+    from classify.evaluate import evaluate_network
+    from classify.model_card import write_model_card
+
+    config = config or TrainConfig()
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    corrections = corrections_to_examples(extra_records)
+    examples = load_split(data_dir, "train")
+    if config.max_examples is not None:
+        examples = random.sample(examples, min(config.max_examples, len(examples)))
+    if config.weak_complaints:
+        weak = weak_complaint_examples(examples)
+        examples += cap_per_dataset(weak, config.weak_complaints)
+    fit, held_out = split_validation(examples, config.validation_fraction)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    tokenizer, encoder = load_encoder(config.model)
+    network = MultiTaskModel(encoder, TASKS)
+    trained_layers = unfreeze_top_layers(network, config.unfreeze_layers)
+    if trained_layers:
+        fit = cap_per_dataset(fit, config.max_per_dataset) + corrections
+    else:
+        fit += corrections
+    log(f"training on {len(fit)} examples ({len(corrections)} corrections), {len(held_out)} held out")
+    started = time.monotonic()
+    if trained_layers:
+        fine_tune(tokenizer, network, fit, config, log)
+    else:
+        train_heads_on_frozen(tokenizer, network, fit, config, log)
+    network.eval()
+    log(f"trained in {time.monotonic() - started:.0f}s")
+
+    thresholds = tune_thresholds(tokenizer, network, held_out, config.max_tokens)
+    artifact = ArtifactConfig(
+        config.model or DEFAULT_MODEL, TASKS, thresholds, trained_layers, config.max_tokens
+    )
+    save_artifacts(network, artifact, out_dir)
+    report = evaluate_network(tokenizer, network, artifact, data_dir)
+    write_model_card(out_dir, data_dir, artifact, report, asdict(config), n_corrections=len(corrections))
+    log(f"wrote {out_dir}")
+    return report
+
+
+def split_validation(examples: Sequence[Example], fraction: float) -> tuple[list[Example], list[Example]]:
+    """Split by a stable hash of the text, so one text never lands on both sides."""
+    fit: list[Example] = []
+    held_out: list[Example] = []
+    for example in examples:
+        bucket = int(hashlib.sha1(example.text.encode("utf-8", "replace")).hexdigest()[:8], 16) / 0xFFFFFFFF
+        (held_out if bucket < fraction else fit).append(example)
+    return fit, held_out
+
+
+def transformer_layers(encoder: nn.Module) -> tuple[str, nn.ModuleList]:
+    """The encoder's stack of transformer layers and its attribute path (BERT-style and DistilBERT-style)."""
+    for path in ("encoder.layer", "transformer.layer", "layers"):
+        module: object = encoder
+        for part in path.split("."):
+            module = getattr(module, part, None)
+        if isinstance(module, nn.ModuleList):
+            return path, module
+    raise ValueError(f"cannot find the transformer layers of {type(encoder).__name__}")
+
+
+def unfreeze_top_layers(network: MultiTaskModel, count: int) -> list[str]:
+    """Freeze the encoder except its top ``count`` layers; return those layers' parameter prefixes."""
+    for parameter in network.encoder.parameters():
+        parameter.requires_grad = False
+    if count <= 0:
+        return []
+    path, layers = transformer_layers(network.encoder)
+    first = max(len(layers) - count, 0)
+    for layer in layers[first:]:
+        for parameter in layer.parameters():
+            parameter.requires_grad = True
+    return [f"{path}.{index}" for index in range(first, len(layers))]
+
+
+def pooled_vectors(
+    tokenizer: object, network: MultiTaskModel, texts: Sequence[str], max_tokens: int
+) -> torch.Tensor:
+    """Mean-pooled sentence vectors of ``texts`` from the (frozen) encoder, in input order."""
+    vectors = torch.zeros((len(texts), int(network.encoder.config.hidden_size)))
+    bf16 = bf16_supported()
+    for indices in length_sorted_batches([len(t) for t in texts], 64):
+        batch = encode(tokenizer, [texts[i] for i in indices], max_tokens)
+        with torch.inference_mode(), autocast_context(bf16):
+            states = network.token_states(batch.input_ids, batch.attention_mask)
+            vectors[indices] = network.pool(states, batch.attention_mask).float()
+    return vectors
+
+
+def train_heads_on_frozen(
+    tokenizer: object, network: MultiTaskModel, examples: Sequence[Example], config: TrainConfig, log: Log
+) -> None:
+    """Fit the linear heads on cached sentence vectors of the frozen encoder."""
+    texts = sorted({example.text for example in examples})
+    log(f"encoding {len(texts)} texts with the frozen encoder")
+    vectors = pooled_vectors(tokenizer, network, texts, config.max_tokens)
+    row = {text: index for index, text in enumerate(texts)}
+    by_task = _group_by_task(examples)
+    optimiser = torch.optim.AdamW(network.heads.parameters(), lr=config.head_lr, weight_decay=1e-4)
+    steps = 0
+    for _ in range(config.head_epochs):
+        for task, items in by_task.items():
+            order = torch.randperm(len(items)).tolist()
+            for start in range(0, len(order), 256):
+                chosen = [items[i] for i in order[start : start + 256]]
+                features = vectors[[row[e.text] for e in chosen]]
+                labels = torch.tensor([e.label for e in chosen])
+                loss = nn.functional.cross_entropy(network.heads[task](features), labels)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                steps += 1
+                if config.max_steps is not None and steps >= config.max_steps:
+                    return
+
+
+class LowerLayerCache:
+    """Token states entering the first unfrozen layer, computed once per text by the frozen lower layers.
+
+    The lower layers never change during fine-tuning, so every epoch only runs (and back-propagates through)
+    the unfrozen top layers: on a small CPU this makes an epoch several times cheaper.
+    """
+
+    def __init__(self, tokenizer: object, network: MultiTaskModel, first: int, max_tokens: int, log: Log):
+        from transformers.masking_utils import create_bidirectional_mask
+
+        self._mask_fn = create_bidirectional_mask
+        self.network, self.first = network, first
+        self.layers = transformer_layers(network.encoder)[1]
+        self.tokenizer, self.max_tokens, self.log = tokenizer, max_tokens, log
+        self.states: dict[str, torch.Tensor] = {}
+
+    def fill(self, texts: Sequence[str]) -> None:
+        """Run the frozen lower layers over every text not cached yet."""
+        todo = sorted({t for t in texts if t not in self.states})
+        bf16 = bf16_supported()
+        started = time.monotonic()
+        for number, indices in enumerate(length_sorted_batches([len(t) for t in todo], 64)):
+            batch = encode(self.tokenizer, [todo[i] for i in indices], self.max_tokens)
+            with torch.inference_mode(), autocast_context(bf16):
+                hidden = self.network.encoder.embeddings(input_ids=batch.input_ids)
+                mask = self._layer_mask(hidden, batch.attention_mask)
+                for layer in self.layers[: self.first]:
+                    hidden = layer(hidden, mask)
+            lengths = batch.attention_mask.sum(dim=1).tolist()
+            for row, i in enumerate(indices):
+                self.states[todo[i]] = hidden[row, : lengths[row]].to(torch.bfloat16).clone()
+            if number % 50 == 0:
+                self.log(f"cached {len(self.states)}/{len(todo)} texts ({time.monotonic() - started:.0f}s)")
+
+    def _layer_mask(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> object:
+        return self._mask_fn(
+            config=self.network.encoder.config, inputs_embeds=hidden, attention_mask=attention_mask
+        )
+
+    def top_states(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded cached states of ``texts`` run through the unfrozen layers (with gradients)."""
+        cached = [self.states[t] for t in texts]
+        width = max(len(c) for c in cached)
+        hidden = torch.zeros((len(cached), width, cached[0].shape[1]))
+        attention_mask = torch.zeros((len(cached), width), dtype=torch.long)
+        for row, states in enumerate(cached):
+            hidden[row, : len(states)] = states.float()
+            attention_mask[row, : len(states)] = 1
+        mask = self._layer_mask(hidden, attention_mask)
+        for layer in self.layers[self.first :]:
+            hidden = layer(hidden, mask)
+        return hidden * attention_mask.unsqueeze(-1).to(hidden.dtype), attention_mask
+
+
+def fine_tune(
+    tokenizer: object, network: MultiTaskModel, examples: Sequence[Example], config: TrainConfig, log: Log
+) -> None:
+    """Multi-task fine-tuning of the unfrozen top layers and the heads, over cached lower-layer states."""
+    layers = transformer_layers(network.encoder)[1]
+    cache = LowerLayerCache(tokenizer, network, len(layers) - config.unfreeze_layers, config.max_tokens, log)
+    cache.fill([e.text for e in examples])
+    encoder_params = [p for p in network.encoder.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(
+        [
+            {"params": encoder_params, "lr": config.encoder_lr},
+            {"params": list(network.heads.parameters()), "lr": config.head_lr},
+        ],
+        weight_decay=0.01,
+    )
+    by_task = _group_by_task(examples)
+    bf16 = bf16_supported()
+    total = len(_epoch_batches(by_task, config)) * config.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: max(0.0, 1 - step / max(total, 1)))
+    steps, started = 0, time.monotonic()
+    network.train()
+    for epoch in range(config.epochs):
+        for task, batch_examples in _epoch_batches(by_task, config):
+            labels = torch.tensor([e.label for e in batch_examples])
+            with autocast_context(bf16):
+                states, attention_mask = cache.top_states([e.text for e in batch_examples])
+                logits = network.heads[task](network.pool(states, attention_mask))
+            loss = nn.functional.cross_entropy(logits.float(), labels)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+            steps += 1
+            if steps % 50 == 0:
+                rate = steps / (time.monotonic() - started)
+                log(f"epoch {epoch + 1} step {steps}/{total} loss {loss.item():.3f} ({rate:.2f} steps/s)")
+            if config.max_steps is not None and steps >= config.max_steps:
+                return
+
+
+def _group_by_task(examples: Iterable[Example]) -> dict[str, list[Example]]:
+    grouped: dict[str, list[Example]] = defaultdict(list)
+    for example in examples:
+        grouped[example.task].append(example)
+    return dict(grouped)
+
+
+def cap_per_dataset(examples: Sequence[Example], cap: int | None) -> list[Example]:
+    """At most ``cap`` random examples per (task, dataset): big English sets must not drown the small ones."""
+    if cap is None:
+        return list(examples)
+    kept: list[Example] = []
+    for items in _group_by_task(examples).values():
+        for dataset_items in _group_by_dataset(items).values():
+            kept += random.sample(dataset_items, min(cap, len(dataset_items)))
+    return kept
+
+
+def _epoch_batches(by_task: dict[str, list[Example]], config: TrainConfig) -> list[tuple[str, list[Example]]]:
+    """One epoch's batches: task-pure, bucketed by length (little padding), in random order."""
+    batches = []
+    for task, items in by_task.items():
+        chosen = list(items)
+        random.shuffle(chosen)
+        for indices in length_sorted_batches([len(e.text) for e in chosen], config.batch_size):
+            batches.append((task, [chosen[i] for i in indices]))
+    random.shuffle(batches)
+    return batches
+
+
+def _group_by_dataset(examples: Iterable[Example]) -> dict[str, list[Example]]:
+    grouped: dict[str, list[Example]] = defaultdict(list)
+    for example in examples:
+        grouped[example.dataset].append(example)
+    return dict(grouped)
+
+
+def _binary_macro_f1(gold: Sequence[int], pred: Sequence[int]) -> float:
+    return macro_f1(gold, pred, 2)
+
+
+def tune_thresholds(
+    tokenizer: object, network: MultiTaskModel, held_out: Sequence[Example], max_tokens: int
+) -> dict[str, float]:
+    """Decision thresholds tuned for macro-F1 on the held-out slice of train: complaint, insult per language.
+
+    Not tuned on GermEval 2018's own figure (harmonic mean of macro-P and macro-R): it rewards flagging a
+    handful of posts with perfect precision, a useless tagger. Tags with too little held-out data keep 0.5.
+    """
+    thresholds = {"complaint": 0.5, "insult": 0.5}
+    targets = {
+        "complaint": ("complaint", {"complaints_preotiuc2019", "corrections"}),
+        "insult.de": ("offense", {"germeval2018_offense", "germeval2019_offense"}),
+        "insult.en": ("offense", {"olid_offenseval2019"}),
+    }
+    for name, (task, datasets) in targets.items():
+        chosen = [e for e in held_out if e.task == task and e.dataset in datasets]
+        if len({e.label for e in chosen}) < 2 or len(chosen) < 20:
+            continue
+        probs = predict(
+            tokenizer, network, [e.text for e in chosen], max_tokens=max_tokens, bf16=bf16_supported()
+        )
+        scores = [p.probs[task][1] for p in probs]
+        thresholds[name], _ = best_threshold([e.label for e in chosen], scores, _binary_macro_f1)
+    return thresholds
+
+
+# The benchmarks whose dev figures decide promotion.
+HEADLINE = ("complaints_preotiuc2019/complaint", "germeval2018_offense/offense", "germeval2017_db/sentiment")
+
+
+def promote_if_not_worse(
+    candidate_dir: Path | str,
+    active_dir: Path | str,
+    data_dir: Path | str,
+    tolerance: float = 0.01,
+    log: Log = print,
+) -> bool:
+    """Copy the candidate artifact over the active one when its dev figures are not worse.
+
+    Both are evaluated afresh on ``data_dir``'s dev splits. "Not worse": the mean of the headline figures
+    (:data:`HEADLINE`) is not lower, and no headline figure drops by more than ``tolerance``. An empty
+    ``active_dir`` always takes the candidate. Returns whether it was promoted.
+    """
+    candidate_dir, active_dir = Path(candidate_dir), Path(active_dir)
+    candidate = headline_figures(candidate_dir, data_dir)
+    log(f"candidate: {candidate}")
+    if (active_dir / CONFIG_FILE).exists():
+        active = headline_figures(active_dir, data_dir)
+        log(f"active: {active}")
+        if not is_not_worse(candidate, active, tolerance):
+            log("kept the active artifact: the candidate is worse on dev")
+            return False
+    active_dir.mkdir(parents=True, exist_ok=True)
+    for file in candidate_dir.iterdir():
+        if file.is_file():
+            staged = active_dir / f".{file.name}.incoming"
+            shutil.copyfile(file, staged)
+            staged.replace(active_dir / file.name)
+    log(f"promoted {candidate_dir} to {active_dir}")
+    return True
+
+
+def headline_figures(artifacts: Path, data_dir: Path | str) -> dict[str, float]:
+    """The :data:`HEADLINE` dev figures of the artifact in ``artifacts``."""
+    from classify.evaluate import evaluate_network
+    from classify.model import load_artifacts
+
+    tokenizer, network, artifact = load_artifacts(artifacts, None)
+    report = evaluate_network(tokenizer, network, artifact, data_dir)
+    return {key: report["datasets"][key]["value"] for key in HEADLINE if key in report["datasets"]}
+
+
+def is_not_worse(candidate: dict[str, float], active: dict[str, float], tolerance: float) -> bool:
+    """Mean of the shared figures not lower, and none lower by more than ``tolerance``."""
+    shared = [key for key in active if key in candidate]
+    if not shared:
+        return False
+    if any(candidate[key] < active[key] - tolerance for key in shared):
+        return False
+    return sum(candidate[key] for key in shared) >= sum(active[key] for key in shared)

@@ -1,0 +1,244 @@
+"""The Tagger against the committed artifact: output shape, decisions on clear cases, bad input, training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from classify import Tagger, TagResult
+from classify.data import DataError, corrections_to_examples
+from classify.evaluate import evaluate, format_report
+from classify.metrics import best_threshold, germeval2018_f1, macro_f1, micro_f1
+from classify.tagger import merge_thresholds
+from classify.train import TrainConfig, is_not_worse, promote_if_not_worse, train
+
+TAG_KEYS = {
+    "complaint",
+    "topic",
+    "legal_threat",
+    "regulator",
+    "defamation_risk",
+    "insult",
+    "pii",
+    "lang",
+    "truncated",
+}
+
+
+@pytest.fixture(scope="module")
+def tagger() -> Tagger:
+    return Tagger.load()
+
+
+def test_results_have_the_documented_shape(tagger: Tagger) -> None:
+    texts = [
+        "@acme my parcel never arrived and support will not answer. Third week now!",
+        "What a lovely day",
+    ]
+    results = tagger.tag_batch(texts, langs=["en", "en"])
+    assert len(results) == 2 and all(isinstance(r, TagResult) for r in results)
+    for result, text in zip(results, texts, strict=True):
+        assert set(result.tags) == TAG_KEYS
+        assert result.error is None
+        assert all(0.0 <= score <= 1.0 for score in result.scores.values())
+        for spans in result.evidence.values():
+            for span in spans:
+                assert 0 <= span["start"] < span["end"] <= len(text)
+    assert tagger.version.startswith("sentence-transformers/all-MiniLM-L6-v2@")
+
+
+def test_clear_complaint_and_clear_non_complaint(tagger: Tagger) -> None:
+    complaint, chat = tagger.tag_batch(
+        [
+            "@acme I have been waiting 3 weeks for my refund, customer service is useless, never replies",
+            "Happy birthday to my little sister, have a wonderful day!",
+        ]
+    )
+    assert complaint.tags["complaint"] is True
+    assert complaint.tags["topic"] is not None
+    assert complaint.evidence["complaint"], "a positive model decision comes with word evidence"
+    assert chat.tags["complaint"] is False and chat.tags["topic"] is None
+
+
+def test_evidence_points_at_whole_words(tagger: Tagger) -> None:
+    text = "@acme the delivery is late again, terrible, my package is still missing"
+    result = tagger.tag(text, lang="en")
+    assert result.tags["complaint"]
+    for span in result.evidence["complaint"]:
+        word = text[span["start"] : span["end"]]
+        assert word.strip() == word and word
+        assert span["start"] == 0 or not text[span["start"] - 1].isalnum()
+
+
+def test_german_offensive_text_is_an_insult(tagger: Tagger) -> None:
+    result = tagger.tag("@user Du bist ein dummer Idiot und ein verlogenes Stück Dreck", lang="de")
+    assert result.tags["insult"] is True
+    assert result.tags["lang"] == "de"
+
+
+def test_pii_comes_from_the_exact_detectors(tagger: Tagger) -> None:
+    text = "my order is gone, write me at jane.doe@example.org"
+    [result] = tagger.tag_batch([text])
+    assert [text[p["start"] : p["end"]] for p in result.tags["pii"]] == ["jane.doe@example.org"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 100_000,
+        "a\x00b\x07c\x1b[31m red \x7f",
+        "broken \ud800 surrogate and \udfff another",
+        "😡😡😡🤬",
+        "Привет مرحبا 你好 hello Grüße",
+        "\u200b\u200b real text after zero-width spaces",
+    ],
+)
+def test_odd_input_is_tagged_without_crashing(tagger: Tagger, text: str) -> None:
+    [result] = tagger.tag_batch([text])
+    assert result.error is None
+    assert set(result.tags) == TAG_KEYS
+
+
+def test_long_text_is_flagged_truncated(tagger: Tagger) -> None:
+    long_text, short_text = "the delivery was late " * 200, "the delivery was late"
+    long_result, short_result = tagger.tag_batch([long_text, short_text])
+    assert long_result.tags["truncated"] is True
+    assert short_result.tags["truncated"] is False
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"), [("", "empty text"), ("   \n\t", "empty text"), (None, "not a string")]
+)
+def test_untaggable_input_is_refused_with_a_reason(tagger: Tagger, text: object, reason: str) -> None:
+    ok, bad = tagger.tag_batch(["fine text", text])  # type: ignore[list-item]
+    assert ok.error is None
+    assert bad.error is not None and bad.error.startswith(reason)
+    assert bad.tags["complaint"] is False and bad.tags["lang"] == "und"
+    assert json.loads(json.dumps(bad.to_dict()))["error"] == bad.error
+
+
+def test_thresholds_from_the_constructor_decide(tagger: Tagger) -> None:
+    text = "hello there"
+    eager = Tagger(
+        tagger.tokenizer, tagger.network, tagger.config, tagger.version, thresholds={"complaint": 0.0}
+    )
+    strict = Tagger(
+        tagger.tokenizer, tagger.network, tagger.config, tagger.version, thresholds={"complaint": 1.0}
+    )
+    assert eager.tag(text).tags["complaint"] is True
+    assert strict.tag(text).tags["complaint"] is False
+
+
+def test_threshold_overrides_are_validated() -> None:
+    defaults = {"complaint": 0.5, "insult": 0.5, "insult.de": 0.4}
+    assert merge_thresholds(defaults, {"insult": 0.7}) == {"complaint": 0.5, "insult": 0.7}
+    with pytest.raises(ValueError, match="unknown threshold 'complaints'"):
+        merge_thresholds(defaults, {"complaints": 0.5})
+    with pytest.raises(ValueError, match=r"must be a number in \[0, 1\]"):
+        merge_thresholds(defaults, {"complaint": 1.5})
+
+
+def test_langs_must_match_texts(tagger: Tagger) -> None:
+    with pytest.raises(ValueError, match="2 entries for 1 texts"):
+        tagger.tag_batch(["one"], langs=["en", "de"])
+
+
+def test_corrections_are_validated() -> None:
+    [example] = corrections_to_examples(
+        [{"text": "wo ist mein Paket", "lang": "de", "field": "topic", "value": "delivery"}]
+    )
+    assert (example.task, example.lang) == ("topic", "de")
+    with pytest.raises(DataError, match="correction 0: complaint needs a true/false value"):
+        corrections_to_examples([{"text": "x", "field": "complaint", "value": "yes"}])
+    with pytest.raises(DataError, match="correction 0: field 'mood'"):
+        corrections_to_examples([{"text": "x", "field": "mood", "value": True}])
+
+
+def _tiny_dataset(root: Path) -> Path:
+    """20 complaint and 20 offense records per split, in the shared datasets' layout."""
+    rows: dict[str, list[dict[str, object]]] = {
+        "complaints_preotiuc2019": [
+            {
+                "text": f"@shop order {i} never arrived, refund me"
+                if i % 2
+                else f"@shop thanks for order {i}!",
+                "lang": "en",
+                "label": "complaint" if i % 2 else "not_complaint",
+                "labels": {},
+            }
+            for i in range(20)
+        ],
+        "germeval2018_offense": [
+            {
+                "text": f"Du Idiot Nummer {i}" if i % 2 else f"Schönes Wetter heute {i}",
+                "lang": "de",
+                "label": "x",
+                "labels": {"coarse": "OFFENSE" if i % 2 else "OTHER"},
+            }
+            for i in range(20)
+        ],
+    }
+    for name, records in rows.items():
+        for split in ("train", "dev"):
+            folder = root / name
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{split}.jsonl").write_text(
+                "".join(json.dumps(r) + "\n" for r in records), encoding="utf-8"
+            )
+    return root
+
+
+@pytest.mark.slow
+def test_train_smoke_run_writes_a_loadable_artifact_and_promotes(tmp_path: Path) -> None:
+    data_dir = _tiny_dataset(tmp_path / "data")
+    correction = {
+        "text": "my data was leaked by @shop",
+        "lang": "en",
+        "field": "topic",
+        "value": "privacy_data",
+    }
+    config = TrainConfig(unfreeze_layers=1, epochs=1, max_steps=1, validation_fraction=0.3)
+    report = train(data_dir, tmp_path / "candidate", [correction], config=config, log=lambda _: None)
+    assert "complaints_preotiuc2019/complaint" in report["datasets"]
+    card = json.loads((tmp_path / "candidate" / "model_card.json").read_text(encoding="utf-8"))
+    assert card["reviewer_corrections"] == 1 and card["trained_layers"] == ["encoder.layer.5"]
+    assert set(card["data_files"]) == {
+        f"{d}/{s}.jsonl"
+        for d in ("complaints_preotiuc2019", "germeval2018_offense")
+        for s in ("train", "dev")
+    }
+    [result] = Tagger.load(artifacts=tmp_path / "candidate").tag_batch(["my parcel is late"])
+    assert result.error is None
+    active = tmp_path / "active"
+    assert promote_if_not_worse(tmp_path / "candidate", active, data_dir, log=lambda _: None) is True
+    assert (active / "weights.safetensors").read_bytes() == (
+        tmp_path / "candidate" / "weights.safetensors"
+    ).read_bytes()
+
+
+def test_promotion_rule() -> None:
+    active = {"a": 0.80, "b": 0.70}
+    assert is_not_worse({"a": 0.80, "b": 0.70}, active, tolerance=0.01)
+    assert is_not_worse({"a": 0.795, "b": 0.75}, active, tolerance=0.01)
+    assert not is_not_worse({"a": 0.78, "b": 0.90}, active, tolerance=0.01), "one figure dropped too far"
+    assert not is_not_worse({"a": 0.805, "b": 0.69}, active, tolerance=0.01), "the mean dropped"
+
+
+def test_benchmark_metrics() -> None:
+    gold, pred = [1, 1, 0, 0], [1, 0, 0, 0]
+    # class "no": P=2/3 R=1; class "yes": P=1 R=1/2 -> macro P=5/6, macro R=3/4
+    assert germeval2018_f1(gold, pred) == pytest.approx(2 * (5 / 6) * 0.75 / (5 / 6 + 0.75))
+    assert macro_f1(gold, pred, 2) == pytest.approx((0.8 + 2 / 3) / 2)
+    assert micro_f1([0, 1, 2, 2], [0, 1, 1, 2]) == 0.75
+    assert best_threshold([0, 0, 1, 1], [0.1, 0.3, 0.35, 0.9], lambda g, p: macro_f1(g, p, 2)) == (0.31, 1.0)
+
+
+def test_evaluate_reports_each_benchmark_with_its_metric(tmp_path: Path, tagger: Tagger) -> None:
+    report = evaluate(tagger, _tiny_dataset(tmp_path / "data"), log=None)
+    assert report["datasets"]["complaints_preotiuc2019/complaint"]["metric"] == "macro_f1"
+    assert report["datasets"]["germeval2018_offense/offense"]["metric"] == "germeval2018_f1"
+    assert set(report["languages"]) == {"en/complaint", "de/offense"}
+    assert report["tagger_version"] == tagger.version
+    assert "complaints_preotiuc2019/complaint" in format_report(report)
