@@ -317,9 +317,9 @@ def test_mastodon_honours_the_idempotency_key(mastodon):
 
 def test_dm_on_a_platform_without_a_messenger_is_a_clear_permanent_error():
     destination = DestinationSettings(
-        name="x-dm", kind="dm", url="https://api.x.com", options={"platform": "twitter"}
+        name="threads-dm", kind="dm", url="https://threads.example", options={"platform": "threads"}
     )
-    with pytest.raises(PermanentDeliveryError, match="messages on 'twitter' are not supported yet"):
+    with pytest.raises(PermanentDeliveryError, match="messages on 'threads' are not supported yet"):
         dm.send(destination, OutgoingMessage(1, "handoff", "k", {}))
 
 

@@ -13,7 +13,12 @@ Routes, with the shapes of the lexicons and of the reference implementation (blu
   ``InvalidRequest: Profile not found``;
 * ``GET /xrpc/com.atproto.repo.getRecord``: 400 ``RecordNotFound`` once the author deleted the record (an
   AppView takedown leaves the record in place);
-* ``GET /did:plc:…``: the PLC directory's DID document, whose PDS is this server.
+* ``GET /did:plc:…``: the PLC directory's DID document, whose PDS is this server;
+* ``POST /xrpc/com.atproto.repo.createRecord`` (signed in, own repo only): the record joins the world as a
+  post (kept in ``created_records``), answers ``{uri, cid}``;
+* ``chat.bsky.convo.getConvoForMembers`` / ``sendMessage``, as the PDS proxies them to the chat service:
+  501 ``MethodNotImplemented`` without ``atproto-proxy: did:web:api.bsky.chat#bsky_chat``; 400
+  ``InvalidRequest`` when the recipient does not accept messages; sent messages kept in ``chat_messages``.
 
 Every answer carries ``ratelimit-limit/remaining/reset/policy`` (reset in epoch seconds); a spent window
 answers 429. The world is mutable: tests delete, take down, label and restore posts, and suspend, deactivate
@@ -26,6 +31,7 @@ import base64
 import itertools
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -73,6 +79,7 @@ class FakeActor:
     #: "active", "takendown", "suspended", "deactivated" or "deleted"
     status: str = "active"
     blocks_viewer: bool = False
+    accepts_dms: bool = True
 
 
 @dataclass
@@ -165,6 +172,9 @@ class FakeBluesky(FakeServer):
         self.window_end = datetime.now(UTC) + WINDOW
         self.access: dict[str, tuple[str, datetime]] = {}  # token -> (did, expiry)
         self.refresh: dict[str, str] = {}  # token -> did
+        self.created_records: list[dict] = []
+        self.convos: dict[str, list[str]] = {}  # convo id -> member DIDs
+        self.chat_messages: list[dict] = []
         self._register()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -205,6 +215,9 @@ class FakeBluesky(FakeServer):
             ("GET", "app.bsky.feed.getPosts"): self._get_posts,
             ("GET", "app.bsky.actor.getProfile"): self._get_profile,
             ("GET", "com.atproto.repo.getRecord"): self._get_record,
+            ("POST", "com.atproto.repo.createRecord"): self._create_record,
+            ("GET", "chat.bsky.convo.getConvoForMembers"): self._chat(self._convo_for_members),
+            ("POST", "chat.bsky.convo.sendMessage"): self._chat(self._send_message),
         }
         for (method, nsid), handler in xrpc.items():
             self.route(method, f"/xrpc/{nsid}", self._limited(handler))
@@ -373,6 +386,69 @@ class FakeBluesky(FakeServer):
                 ],
             },
         )
+
+    def _create_record(self, request: Request) -> Reply:
+        viewer = self._viewer(request)
+        if isinstance(viewer, Reply):
+            return viewer
+        body = request.json() or {}
+        if viewer is None or body.get("repo") not in (viewer, self.world.actors[viewer].handle):
+            return _error(401, "AuthMissing", "Authentication Required")
+        record = body.get("record") or {}
+        if body.get("collection") != "app.bsky.feed.post" or not record.get("text"):
+            return _error(400, "InvalidRequest", "Invalid app.bsky.feed.post record")
+        parent = ((record.get("reply") or {}).get("parent") or {}).get("uri")
+        post = self.world.add_post(self.world.actors[viewer], record["text"], reply_parent=parent)
+        self.created_records.append(record)
+        return Reply(200, {"uri": post.uri, "cid": post.cid, "validationStatus": "valid"})
+
+    # -- chat (as proxied by the PDS) ------------------------------------------------------
+    def _chat(self, handler: Callable[[Request, str], Reply]) -> Handler:
+        def proxied(request: Request) -> Reply:
+            if request.headers.get("atproto-proxy") != "did:web:api.bsky.chat#bsky_chat":
+                return _error(501, "MethodNotImplemented", "Method Not Implemented")
+            viewer = self._viewer(request)
+            if isinstance(viewer, Reply):
+                return viewer
+            if viewer is None:
+                return _error(401, "AuthMissing", "Authentication Required")
+            return handler(request, viewer)
+
+        return proxied
+
+    def _convo_for_members(self, request: Request, viewer: str) -> Reply:
+        members = sorted({viewer, *request.query.get("members", [])})
+        actors = [self.world.actors.get(did) for did in members]
+        if any(actor is None for actor in actors):
+            return _error(400, "InvalidRequest", "Unknown member")
+        if any(not actor.accepts_dms for actor in actors if actor is not None and actor.did != viewer):
+            return _error(400, "InvalidRequest", "recipient has disabled incoming messages")
+        convo_id = "convo-" + "-".join(did.rsplit(":", 1)[1][:8] for did in members)
+        self.convos[convo_id] = members
+        convo = {
+            "id": convo_id,
+            "rev": "2222222222222",
+            "members": [self.profile_basic(a) for a in actors if a is not None],
+            "muted": False,
+            "unreadCount": 0,
+        }
+        return Reply(200, {"convo": convo})
+
+    def _send_message(self, request: Request, viewer: str) -> Reply:
+        body = request.json() or {}
+        members = self.convos.get(str(body.get("convoId")))
+        text = (body.get("message") or {}).get("text")
+        if members is None or viewer not in members or not text:
+            return _error(400, "InvalidRequest", "Convo not found")
+        sent = {
+            "id": f"msg-{len(self.chat_messages) + 1}",
+            "rev": "2222222222223",
+            "text": text,
+            "sender": {"did": viewer},
+            "sentAt": iso(datetime.now(UTC)),
+        }
+        self.chat_messages.append({**sent, "convoId": body["convoId"], "members": members})
+        return Reply(200, sent)
 
     # -- views ---------------------------------------------------------------------------
     def profile_basic(self, actor: FakeActor) -> dict:

@@ -12,7 +12,10 @@ It serves what the adapter and praw touch:
   omitted, removal markers as Reddit renders them (``removed_by_category``; ``[deleted]``/``[removed]``
   bodies; ``[ Removed by Reddit ]``; author ``[deleted]``);
 * ``GET /user/{name}/about/``: ``{"kind": "t2", ...}``; suspended accounts only ``name`` + ``is_suspended``;
-  404 for deleted, shadowbanned or unknown accounts.
+  404 for deleted, shadowbanned or unknown accounts;
+* ``POST /api/compose/`` (``to``, ``subject``, ``text``; kept in ``messages``) → ``{"json": {"errors": []}}``,
+  or ``USER_DOESNT_EXIST``; ``POST /api/comment/`` (``thing_id``, ``text``) → the new comment in
+  ``json.data.things`` (it joins the world, by the signed-in account), or ``DELETED_COMMENT``.
 
 API calls need ``Authorization: bearer <token>``: a missing, unknown or expired token answers 401 with
 ``www-authenticate: Bearer realm="reddit", error="invalid_token"`` (prawcore reads it). Every answer, faults
@@ -190,6 +193,10 @@ class FakeReddit(FakeServer):
         self.route("GET", "/api/info/", self._authorized(self._info))
         self.route_prefix("GET", "/r/", self._authorized(self._listing))
         self.route_prefix("GET", "/user/", self._authorized(self._about))
+        self.messages: list[dict[str, str]] = []
+        self.token_users: dict[str, str] = {}  # token -> the script user it was issued to
+        self.route_prefix("POST", "/api/compose", self._authorized(self._compose))
+        self.route_prefix("POST", "/api/comment", self._authorized(self._comment))
 
     def start(self) -> FakeReddit:
         super().start()
@@ -298,6 +305,8 @@ class FakeReddit(FakeServer):
             return Reply(200, {"error": "unsupported_grant_type"})
         token = secrets.token_hex(8)
         self.tokens[token] = time.time() + self.token_lifetime_s
+        if grant == "password":
+            self.token_users[token] = form.get("username", "")
         body = {
             "access_token": token,
             "token_type": "bearer",
@@ -329,6 +338,28 @@ class FakeReddit(FakeServer):
         }
         return Reply(200, {"kind": "t2", "data": data})
 
+    def _compose(self, request: Request) -> Reply:
+        form = {k: v[0] for k, v in request.form().items()}
+        to = form.get("to", "").removeprefix("/u/").removeprefix("u/")
+        account = self.accounts.get(to.lower())
+        if account is None or account.state != "active":
+            return Reply(200, _api_errors(["USER_DOESNT_EXIST", "that user doesn't exist", "to"]))
+        self.messages.append(
+            {"to": account.name, "subject": form.get("subject", ""), "text": form.get("text", "")}
+        )
+        return Reply(200, {"json": {"errors": []}})
+
+    def _comment(self, request: Request) -> Reply:
+        form = {k: v[0] for k, v in request.form().items()}
+        parent = self.things.get(form.get("thing_id", ""))
+        if parent is None or parent.removal is not None or parent.hidden:
+            return Reply(200, _api_errors(["DELETED_COMMENT", "that comment has been deleted", "parent"]))
+        token = request.headers.get("authorization", "").partition(" ")[2]
+        name = self.token_users.get(token) or "complaintwatch"
+        author = self.accounts.get(name.lower()) or self.add_account(name)
+        comment = self.add_comment(author, parent, form.get("text", ""))
+        return Reply(200, {"json": {"errors": [], "data": {"things": [comment.as_json()]}}})
+
     def _listing(self, request: Request) -> Reply:
         match = re.fullmatch(r"/r/([^/]+)/(new|comments|search)/?", request.path)
         if match is None:
@@ -343,6 +374,10 @@ class FakeReddit(FakeServer):
             items = _search(items, request.arg("q") or "", request.arg("t") or "all")
         items.sort(key=lambda t: int(t.id36, 36), reverse=True)
         return Reply(200, _page(items[:LISTING_CAP], request))
+
+
+def _api_errors(*errors: list[str]) -> dict[str, Any]:
+    return {"json": {"errors": list(errors)}}
 
 
 def _now() -> datetime:

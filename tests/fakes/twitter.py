@@ -10,7 +10,13 @@ It serves what the adapter and tweepy touch:
   for the others (Not Found for deleted posts and posts of deactivated authors, Authorization Error for posts
   of suspended or protected authors and for posts X restricted itself);
 * ``GET /2/users?ids=`` (≤100): users in ``data`` (``protected`` when asked for); "User has been suspended"
-  (title Forbidden) and "Could not find user" errors.
+  (title Forbidden) and "Could not find user" errors;
+* user context (``user_credentials``: OAuth 1.0a HMAC-SHA1 signatures are verified, or an OAuth 2 user
+  token as Bearer): ``GET /2/users/by/username/:username``,
+  ``POST /2/dm_conversations/with/:participant_id/messages``
+  (``{"text"}`` → ``{"data": {"dm_conversation_id", "dm_event_id"}}``, kept in ``sent_dms``) and
+  ``POST /2/tweets`` (``{"text", "reply": {"in_reply_to_tweet_id"}}`` → ``{"data": {"id", "text"}}``, the new
+  post joins the world); the app-only bearer token is refused there with 403 Unsupported Authentication.
 
 Fields follow ``tweet.fields``/``user.fields``: only the defaults (``id``, ``text``,
 ``edit_history_tweet_ids``; ``id``, ``name``, ``username``) unless asked. ``Authorization: Bearer <token>``
@@ -37,6 +43,7 @@ from .server import FakeServer, Reply, Request
 TWITTER_EPOCH_MS = 1288834974657
 PROBLEMS = "https://api.twitter.com/2/problems"
 SEARCH, TWEETS, USERS = "/2/tweets/search/recent", "/2/tweets", "/2/users"
+BY_USERNAME, DM_WITH = "/2/users/by/username/", "/2/dm_conversations/with/"
 WINDOW_LIMITS = {SEARCH: 450, TWEETS: 3500, USERS: 300}  # per 15 minutes, app auth
 WINDOW_S = 900
 SEARCH_DAYS = 7
@@ -102,6 +109,18 @@ class XTweet:
 
 
 @dataclass
+class UserCredentials:
+    """The brand account's user-context secrets: OAuth 1.0a, or an OAuth 2 user access token."""
+
+    consumer_key: str = "ck"
+    consumer_secret: str = "cs"
+    access_token: str = "at-1"
+    access_token_secret: str = "ats-1"
+    oauth2_user_token: str = "oauth2-user-1"
+    user_id: str = "99"
+
+
+@dataclass
 class Window:
     limit: int
     remaining: int
@@ -122,6 +141,11 @@ class FakeX(FakeServer):
         self.route("GET", SEARCH, self._guarded(SEARCH, self._search))
         self.route("GET", TWEETS, self._guarded(TWEETS, self._tweets))
         self.route("GET", USERS, self._guarded(USERS, self._users))
+        self.user_credentials = UserCredentials()
+        self.sent_dms: list[dict[str, Any]] = []
+        self.route_prefix("GET", BY_USERNAME, self._user_context(self._by_username))
+        self.route_prefix("POST", DM_WITH, self._user_context(self._send_dm))
+        self.route("POST", TWEETS, self._user_context(self._create_tweet))
 
     def start(self) -> FakeX:
         super().start()
@@ -296,6 +320,95 @@ class FakeX(FakeServer):
         if errors:
             body["errors"] = errors
         return Reply(200, body)
+
+    # -- user context: DMs and posting ------------------------------------------------------
+    def _user_context(self, handler: Any) -> Any:
+        def checked(request: Request) -> Reply:
+            auth = request.headers.get("authorization", "")
+            if auth == f"Bearer {self.bearer_token}":
+                return Reply(403, _unsupported_authentication())
+            if not (
+                self._oauth1_valid(request, auth)
+                or auth == f"Bearer {self.user_credentials.oauth2_user_token}"
+            ):
+                return Reply(
+                    401,
+                    {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"},
+                )
+            return handler(request)
+
+        return checked
+
+    def _oauth1_valid(self, request: Request, auth: str) -> bool:
+        """Verify an OAuth 1.0a HMAC-SHA1 signature over the URL the client signed (this server's)."""
+        from urllib.parse import urlencode
+
+        from oauthlib.common import Request as OAuthRequest
+        from oauthlib.oauth1.rfc5849 import signature
+
+        if not auth.startswith("OAuth "):
+            return False
+        query = urlencode(request.query, doseq=True)
+        oauth = dict(
+            signature.collect_parameters(headers={"Authorization": auth}, exclude_oauth_signature=False)
+        )
+        creds = self.user_credentials
+        if (oauth.get("oauth_consumer_key"), oauth.get("oauth_token")) != (
+            creds.consumer_key,
+            creds.access_token,
+        ):
+            return False
+        signed = OAuthRequest(
+            self.url + request.path + (f"?{query}" if query else ""), http_method=request.method
+        )
+        signed.params = signature.collect_parameters(uri_query=query, headers={"Authorization": auth})
+        signed.signature = oauth.get("oauth_signature", "")
+        return signature.verify_hmac_sha1(signed, creds.consumer_secret, creds.access_token_secret)
+
+    def _by_username(self, request: Request) -> Reply:
+        name = request.path.removeprefix(BY_USERNAME).lower()
+        user = next((u for u in self.users.values() if u.username.lower() == name), None)
+        if user is None or user.state != "active":
+            detail = f"Could not find user with username: [{name}]."
+            return Reply(200, {"errors": [_not_found("user", "username", name, detail)]})
+        return Reply(200, {"data": user.as_json(set())})
+
+    def _send_dm(self, request: Request) -> Reply:
+        participant = request.path.removeprefix(DM_WITH).removesuffix("/messages")
+        text = (request.json() or {}).get("text") or ""
+        if participant not in self.users or not text:
+            return _invalid("participant_id", participant, "must name a user, with a non-empty text")
+        me = self.user_credentials.user_id
+        event = {
+            "dm_conversation_id": "-".join(sorted([me, participant])),
+            "dm_event_id": str(1_600_000_000_000_000_000 + len(self.sent_dms)),
+        }
+        self.sent_dms.append({**event, "participant_id": participant, "text": text})
+        return Reply(201, {"data": event})
+
+    def _create_tweet(self, request: Request) -> Reply:
+        body = request.json() or {}
+        parent_id = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+        parent = self.tweets.get(str(parent_id)) if parent_id else None
+        if parent_id and (parent is None or not self.visible(parent)):
+            return _invalid("reply.in_reply_to_tweet_id", str(parent_id), "must name a visible post")
+        me = self.users.get(self.user_credentials.user_id) or XUser(
+            self.user_credentials.user_id, "brand", "Brand"
+        )
+        tweet = self.add_tweet(me, str(body.get("text") or ""), in_reply_to=parent)
+        return Reply(
+            201, {"data": {"id": tweet.id, "text": tweet.text, "edit_history_tweet_ids": [tweet.id]}}
+        )
+
+
+def _unsupported_authentication() -> dict[str, Any]:
+    return {
+        "title": "Unsupported Authentication",
+        "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  Supported "
+        "authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
+        "type": f"{PROBLEMS}/unsupported-authentication",
+        "status": 403,
+    }
 
 
 class _Matcher:

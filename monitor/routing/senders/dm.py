@@ -1,17 +1,21 @@
 """Messages on the post's own platform: a private message to the author, or the public reply.
 
 A ``dm`` destination names an account on one platform: ``url`` is the API base URL (the
-Mastodon instance), options ``platform`` (default ``mastodon``) and ``recipient``: ``author``
-(default: write to the post's author, with the route's masked reply draft) or a fixed handle
-(write the whole case to that account, e.g. the support team's). The access token comes from
-``COMPLAINTWATCH_DESTINATION_<NAME>_ACCESS_TOKEN``. Public replies approved in the dashboard
-(outbox destination ``reply:<platform>``) go out through the ``dm`` destination of that platform.
+Mastodon instance; for the others a proxy or test server, optional), options ``platform`` (default
+``mastodon``) and ``recipient``: ``author`` (default: write to the post's author, with the route's
+masked reply draft) or a fixed handle (write the whole case to that account, e.g. the support team's).
+Mastodon's access token comes from ``COMPLAINTWATCH_DESTINATION_<NAME>_ACCESS_TOKEN``. Public replies
+approved in the dashboard (outbox destination ``reply:<platform>``) go out through the ``dm``
+destination of that platform.
 
-Platforms plug in through :class:`PlatformMessenger`; Mastodon is implemented (a ``direct``
-status that mentions the recipient, and a public status ``in_reply_to`` the post). X (tweepy
-``create_direct_message``, needs a user-context token and a paid tier), Reddit (praw
-``redditor(name).message``) and Bluesky (``chat.bsky.convo.sendMessage`` through the chat proxy)
-are not implemented yet: their destinations fail with a clear, permanent error.
+Platforms plug in through :class:`PlatformMessenger`, one module each: Mastodon here (a ``direct``
+status that mentions the recipient, and a public status ``in_reply_to`` the post; Mastodon honours the
+``Idempotency-Key``), X in :mod:`~monitor.routing.senders.dm_twitter` (tweepy ``create_direct_message``
+and ``create_tweet``, user-context credentials), Reddit in :mod:`~monitor.routing.senders.dm_reddit` (praw
+``redditor(name).message`` and ``reply``, script auth) and Bluesky in
+:mod:`~monitor.routing.senders.dm_bluesky` (``chat.bsky.convo.sendMessage`` through the chat proxy, and a
+post with reply refs). X, Reddit and Bluesky honour no idempotency key: for them the outbox's guarantee is
+at-least-once. Each module's docstring names its secrets.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from monitor.routing.senders.base import (
     option,
     summary_text,
 )
+from monitor.routing.senders.dm_bluesky import bluesky_messenger
+from monitor.routing.senders.dm_reddit import reddit_messenger
+from monitor.routing.senders.dm_twitter import twitter_messenger
 from monitor.settings import DestinationSettings
 
 if TYPE_CHECKING:
@@ -107,8 +114,13 @@ def mastodon_messenger(destination: DestinationSettings) -> PlatformMessenger:
     )
 
 
-#: Messenger factories by platform. Add X, Reddit and Bluesky here.
-MESSENGERS: dict[str, Callable[[DestinationSettings], PlatformMessenger]] = {"mastodon": mastodon_messenger}
+#: Messenger factories by platform.
+MESSENGERS: dict[str, Callable[[DestinationSettings], PlatformMessenger]] = {
+    "mastodon": mastodon_messenger,
+    "twitter": twitter_messenger,
+    "reddit": reddit_messenger,
+    "bluesky": bluesky_messenger,
+}
 
 
 def messenger_for(destination: DestinationSettings) -> PlatformMessenger:
