@@ -95,6 +95,13 @@ def test_the_audit_log_holds_each_posts_history_in_order(finished_run):
     for post in timeline.posts:
         expected = expected_history(post.id, timeline)
         assert observed.get(ids[post.id], ["live"]) == expected, post.id
+    for event in events:
+        payload = json.loads(event.payload)
+        if payload["status"] in ("removed_by_moderator", "removed_by_platform"):
+            # the replay "platform" states removals itself, as Reddit's removed_by_category does
+            assert payload["evidence_level"] == "platform_stated", payload
+        if payload["status"] == "restored":
+            assert payload["previous_status"] not in ("live", "restored"), payload
 
 
 def test_complaints_land_in_the_queue_with_a_routing_suggestion(finished_run):
