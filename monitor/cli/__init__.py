@@ -38,7 +38,7 @@ def cli(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "urllib3", "apscheduler.executors.default", "alembic.runtime.migration"):
+    for noisy in ("httpx", "urllib3", "apscheduler", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.WARNING)
     ctx.obj = AppContext(config_path=config_path, debug=debug)
 
