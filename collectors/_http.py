@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 import requests
 
-from collectors.base import RateLimited, SourceSpec
+from collectors.base import RateLimited, SourceSpec, TransientError
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -156,4 +156,17 @@ def _coerce(where: str, name: str, value: Any, default: Any) -> Any:
     if not ok:
         kind = "list of strings" if isinstance(default, tuple) else type(default).__name__
         raise ValueError(f"{where}: option {name} must be a {kind}, got {value!r}")
+    return value
+
+
+def parse_time(value: str) -> datetime:
+    """An ISO-8601 time as aware UTC (a time without zone is taken as UTC)."""
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def list_of_dicts(value: Any, where: str) -> list[dict]:
+    """``value`` if it is a JSON list of objects; malformed data is a transient error, never a status."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise TransientError(f"{where}: expected a JSON list of objects, got {str(value)[:200]}")
     return value

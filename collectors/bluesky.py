@@ -79,7 +79,15 @@ from atproto_core.exceptions import AtProtocolError
 from atproto_identity.did.resolver import DidResolver
 from atproto_server.exceptions import InvalidTokenError
 
-from collectors._http import RateBudget, TtlCache, epoch_reset, header_int, options_from
+from collectors._http import (
+    RateBudget,
+    TtlCache,
+    epoch_reset,
+    header_int,
+    list_of_dicts,
+    options_from,
+    parse_time,
+)
 from collectors._sweep import search_streams
 from collectors.base import (
     AuthFailed,
@@ -340,7 +348,7 @@ class BlueskySource:
         except _Refused as refusal:
             raise TransientError(f"{self._where}: searchPosts for {term!r} refused: {refusal}") from None
         body = self._last_json()
-        posts = _list_of_dicts(body.get("posts"), self._where)
+        posts = list_of_dicts(body.get("posts"), self._where)
         fresh = []
         for raw in posts:
             uri, sort_at = str(raw.get("uri")), self._sort_at(raw)
@@ -357,7 +365,7 @@ class BlueskySource:
     def _sort_at(self, raw: Mapping[str, Any]) -> str:
         """``sortAt`` as the AppView computes it: the earlier of ``createdAt`` and ``indexedAt``."""
         try:
-            indexed = _parse_time(str(raw["indexedAt"]))
+            indexed = parse_time(str(raw["indexedAt"]))
         except (KeyError, ValueError) as exc:
             raise TransientError(f"{self._where}: post without a readable indexedAt: {exc!r}") from None
         created = _created_at(raw)
@@ -382,7 +390,7 @@ class BlueskySource:
                 author_handle=str(author.get("handle") or ""),
                 text=str(record.get("text") or ""),
                 url=f"https://bsky.app/profile/{did}/post/{rkey}",
-                created_at=_created_at(raw) or _parse_time(str(raw["indexedAt"])),
+                created_at=_created_at(raw) or parse_time(str(raw["indexedAt"])),
                 lang=str(langs[0]) if langs else None,
                 raw=raw,
                 reply_to_id=str(parent) if parent else None,
@@ -418,7 +426,7 @@ class BlueskySource:
                 self._public(partial(self._appview.get_posts, chunk))
             except _Refused as refusal:
                 raise TransientError(f"{self._where}: getPosts refused: {refusal}") from None
-            for raw in _list_of_dicts(self._last_json().get("posts"), self._where):
+            for raw in list_of_dicts(self._last_json().get("posts"), self._where):
                 present[str(raw.get("uri"))] = raw
         return present
 
@@ -632,23 +640,12 @@ def _created_at(raw: Mapping[str, Any]) -> datetime | None:
     record = raw.get("record")
     value = record.get("createdAt") if isinstance(record, dict) else None
     try:
-        return _parse_time(str(value)) if value else None
+        return parse_time(str(value)) if value else None
     except ValueError:
         return None
-
-
-def _parse_time(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _iso_ms(moment: datetime) -> str:
     """ISO-8601 in UTC at millisecond precision (sorts as text)."""
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def _list_of_dicts(value: Any, where: str) -> list[dict]:
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise TransientError(f"{where}: expected a JSON list of objects, got {str(value)[:200]}")
-    return value

@@ -71,7 +71,15 @@ import requests
 from mastodon import Mastodon
 from mastodon.errors import MastodonError, MastodonNetworkError
 
-from collectors._http import ApiSession, RateBudget, TtlCache, header_int, options_from
+from collectors._http import (
+    ApiSession,
+    RateBudget,
+    TtlCache,
+    header_int,
+    list_of_dicts,
+    options_from,
+    parse_time,
+)
 from collectors._sweep import search_streams
 from collectors.base import (
     AuthFailed,
@@ -277,7 +285,7 @@ class MastodonSource:
             limit=self.options.page_size,
             **params,
         )
-        statuses = _list_of_dicts(body.get("statuses") if isinstance(body, dict) else None, self._where)
+        statuses = list_of_dicts(body.get("statuses") if isinstance(body, dict) else None, self._where)
         if not statuses:
             return [], True
         already = {*sweep.floor_seen, *sweep.top_seen, *sweep.bound_seen}
@@ -316,7 +324,7 @@ class MastodonSource:
             max_id=sweep.bound,
             limit=self.options.page_size,
         )
-        statuses = _list_of_dicts(body, self._where)
+        statuses = list_of_dicts(body, self._where)
         if not statuses:
             return [], True
         ids = [self._int_id(raw) for raw in statuses]
@@ -345,7 +353,7 @@ class MastodonSource:
                 author_handle=self._full_acct(account),
                 text=_status_text(raw),
                 url=raw.get("url") or raw["uri"],
-                created_at=_parse_time(raw["created_at"]),
+                created_at=parse_time(raw["created_at"]),
                 lang=raw.get("language") or None,
                 raw=raw,
                 reply_to_id=f"{reply_to}@{self.instance}" if reply_to else None,
@@ -362,7 +370,7 @@ class MastodonSource:
 
     def _created_ms(self, raw: Mapping[str, Any]) -> int:
         try:
-            return int(_parse_time(raw["created_at"]).timestamp() * 1000)
+            return int(parse_time(raw["created_at"]).timestamp() * 1000)
         except (KeyError, TypeError, ValueError) as exc:
             raise TransientError(f"{self._where}: status without a readable created_at: {exc!r}") from None
 
@@ -465,7 +473,7 @@ class MastodonSource:
                 pending = rest
                 continue
             self._batch_works()
-            present = {str(raw.get("id")): raw for raw in _list_of_dicts(body, self._where)}
+            present = {str(raw.get("id")): raw for raw in list_of_dicts(body, self._where)}
             for status_id in chunk:
                 if status_id in present:
                     found[status_id] = present[status_id]
@@ -505,7 +513,7 @@ class MastodonSource:
                     break
                 answers.update(dict.fromkeys(chunk, self._refused_author(refusal)))
                 continue
-            present = {str(raw.get("id")): raw for raw in _list_of_dicts(body, self._where)}
+            present = {str(raw.get("id")): raw for raw in list_of_dicts(body, self._where)}
             for account_id in chunk:
                 raw = present.get(account_id)
                 answers[account_id] = (
@@ -652,14 +660,9 @@ def _second(milliseconds: int) -> int:
     return milliseconds - milliseconds % _SECOND_MS
 
 
-def _parse_time(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _stored_time(value: str | None) -> datetime | None:
     try:
-        return _parse_time(value) if value else None
+        return parse_time(value) if value else None
     except ValueError:
         return None
 
@@ -670,7 +673,7 @@ def _reset_at(headers: Mapping[str, str]) -> datetime | None:
     if not value:
         return None
     try:
-        reset = datetime.fromtimestamp(int(value), UTC) if value.isdigit() else _parse_time(value)
+        reset = datetime.fromtimestamp(int(value), UTC) if value.isdigit() else parse_time(value)
     except (ValueError, OverflowError):
         return None
     date = headers.get("Date")
@@ -689,12 +692,6 @@ def _body(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return response.text[:500]
-
-
-def _list_of_dicts(value: Any, where: str) -> list[dict]:
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise TransientError(f"{where}: expected a JSON list of objects, got {str(value)[:200]}")
-    return value
 
 
 class _PlainText(HTMLParser):
