@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from classify.data import TOPICS
+from collectors.base import PostStatus
 from monitor.store.models import (
     AuditEvent,
     Classification,
@@ -37,15 +38,7 @@ from monitor.store.models import (
 ACTIVE_STATES = ("open", "assigned")
 ROUTE_STATES = ("open", "assigned", "snoozed", "handed_off", "resolved")
 #: Post/author statuses the audit page lists (anything but live/unknown).
-REMOVAL_STATUSES = (
-    "deleted_by_author",
-    "removed_by_moderator",
-    "removed_by_platform",
-    "author_suspended",
-    "author_deactivated",
-    "author_protected",
-    "restored",
-)
+REMOVAL_STATUSES = tuple(s.value for s in PostStatus if s not in (PostStatus.LIVE, PostStatus.UNKNOWN))
 #: Audit-log kinds the audit page lists: platform status transitions (monitor.audit.observe) and
 #: lockouts in the brand's own systems (monitor.audit.lockouts).
 STATUS_EVENT_KINDS = ("post_status_changed", "author_status_changed", "brand_account_locked")

@@ -31,17 +31,6 @@ def setting(
 
 
 PLATFORMS = ("replay", "twitter", "reddit", "mastodon", "bluesky")
-POST_STATUSES = (
-    "live",
-    "deleted_by_author",
-    "removed_by_moderator",
-    "removed_by_platform",
-    "author_suspended",
-    "author_deactivated",
-    "author_protected",
-    "restored",
-    "unknown",
-)
 
 
 @dataclass(frozen=True)
