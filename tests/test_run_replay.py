@@ -19,7 +19,7 @@ from collectors.replay import expected_final_statuses, load_timeline
 
 pytestmark = pytest.mark.slow
 
-SPEED = 200  # story seconds per real second: events ≥ 10 story minutes apart are ≥ 3 s apart
+SPEED = 120  # story seconds per real second: events ≥ 10 story minutes apart are ≥ 5 s apart
 
 CONFIG = """
 [database]
