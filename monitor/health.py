@@ -39,13 +39,10 @@ def health(session: Session, source: str) -> SourceHealth:
     return row
 
 
-def blocked_reason(row: SourceHealth, now: datetime, monthly_budget: int) -> str | None:
-    """Why the source must not be called now, or None."""
+def paused_reason(row: SourceHealth, now: datetime) -> str | None:
+    """Why the source is paused now (rate limit, back-off, failing credentials), or None."""
     if row.paused_until is not None and row.paused_until > now:
         return f"{row.state} until {row.paused_until.isoformat(timespec='seconds')}: {row.message}"
-    _roll_month(row, now)
-    if monthly_budget and row.reads_this_month >= monthly_budget:
-        return f"monthly read budget of {monthly_budget} posts used up"
     return None
 
 

@@ -129,13 +129,13 @@ class Pipeline:
         with self.store.session() as session:
             row = health.health(session, source_name)
             now = self.clock()
-            reason = health.blocked_reason(row, now, settings.monthly_read_budget)
+            paused = health.paused_reason(row, now)
             budget = health.remaining_budget(row, now, settings.monthly_read_budget)
-        if reason:
-            stats.skipped = reason
-            if "budget" in reason:
-                with self.store.session() as session:
-                    health.open_gap(session, source_name, "collect", reason, self.clock())
+        if paused:
+            stats.skipped = paused
+            return stats
+        if budget == 0:
+            stats.skipped = self._budget_used_up(settings)
             return stats
         source = self.source(source_name)
         for brand in self._brands(settings):
@@ -162,7 +162,7 @@ class Pipeline:
         cursor = self._load_cursor(settings.name, brand.name)
         for _ in range(max_pages):
             if budget is not None and stats.reads >= budget:
-                self._stop_for_budget(settings, stats)
+                stats.stopped = self._budget_used_up(settings)
                 return False
             try:
                 page = source.search(query, cursor)
@@ -178,11 +178,13 @@ class Pipeline:
                 break
         return True
 
-    def _stop_for_budget(self, settings: SourceSettings, stats: CollectStats) -> None:
-        stats.stopped = f"monthly read budget of {settings.monthly_read_budget} posts used up"
-        log.warning("source %s: %s", settings.name, stats.stopped)
+    def _budget_used_up(self, settings: SourceSettings) -> str:
+        """Log and record (as a coverage gap) that the monthly read budget stops collection."""
+        message = f"monthly read budget of {settings.monthly_read_budget} posts used up"
+        log.warning("source %s: %s", settings.name, message)
         with self.store.session() as session:
-            health.open_gap(session, settings.name, "collect", stats.stopped, self.clock())
+            health.open_gap(session, settings.name, "collect", message, self.clock())
+        return message
 
     def _load_cursor(self, source: str, brand: str) -> str | None:
         with self.store.session() as session:
@@ -351,7 +353,7 @@ class Pipeline:
     def _recheck_source(self, source_name: str, mention_ids: list[int], stats: RecheckStats) -> None:
         settings = self.config.source(source_name)
         with self.store.session() as session:
-            reason = health.blocked_reason(health.health(session, source_name), self.clock(), 0)
+            reason = health.paused_reason(health.health(session, source_name), self.clock())
         if reason:
             stats.skipped.append(f"{source_name}: {reason}")
             return
