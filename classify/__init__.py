@@ -1,4 +1,5 @@
-"""Classification: the transformer :class:`Tagger`, PII detectors, legal-risk cues, language id.
+"""Classification: the :class:`Tagger` (transformer + character n-gram channel), PII detectors, legal-risk
+cues, language id.
 
 ``Tagger`` and ``TagResult`` are imported lazily, so ``import classify.pii`` (pure Python) does not pay for
 loading torch and transformers.

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from classify.data import TASKS, Example, load_split
 from classify.inference import Prediction, bf16_supported, predict
+from classify.lexical import LexicalModel, Mixer
 from classify.metrics import germeval2018_f1, macro_f1, micro_f1, per_class
 from classify.model import ArtifactConfig, MultiTaskModel
 
@@ -59,13 +60,32 @@ def evaluate_network(
     config: ArtifactConfig,
     data_dir: Path | str,
     thresholds: dict[str, float] | None = None,
+    lexical: LexicalModel | None = None,
 ) -> dict:
-    """Dev-split report of a network: ``{"datasets": {...}, "languages": {...}}``."""
+    """Dev-split report of a network (mixed with its ``lexical`` channel, if any): ``{"datasets": {...},
+    "languages": {...}}``."""
     examples = load_split(Path(data_dir), "dev")
-    texts = sorted({e.text for e in examples})
-    predictions = predict(tokenizer, network, texts, max_tokens=config.max_tokens, bf16=bf16_supported())
-    by_text = dict(zip(texts, predictions, strict=True))
+    by_text = predict_examples(tokenizer, network, config, examples, lexical)
     return build_report(examples, by_text, thresholds if thresholds is not None else config.thresholds)
+
+
+def predict_examples(
+    tokenizer: object,
+    network: MultiTaskModel,
+    config: ArtifactConfig,
+    examples: Sequence[Example],
+    lexical: LexicalModel | None,
+) -> dict[str, Prediction]:
+    """Predictions of every distinct text of ``examples``, keyed by text (its first example's language)."""
+    lang_of: dict[str, str] = {}
+    for example in examples:
+        lang_of.setdefault(example.text, example.lang)
+    texts = sorted(lang_of)
+    mixer = None if lexical is None else Mixer(lexical, texts, [lang_of[t] for t in texts], config.mix)
+    predictions = predict(
+        tokenizer, network, texts, max_tokens=config.max_tokens, bf16=bf16_supported(), mixer=mixer
+    )
+    return dict(zip(texts, predictions, strict=True))
 
 
 def build_report(
@@ -114,7 +134,9 @@ def evaluate(tagger: Tagger, data_dir: Path | str, log: Callable[[str], None] | 
     Uses the tagger's own thresholds. Adds the legal-cue/PII figures from ``classify.eval_legal`` when that
     module is present. Prints the report through ``log`` (pass ``None`` for silence) and returns it.
     """
-    report = evaluate_network(tagger.tokenizer, tagger.network, tagger.config, data_dir, tagger.thresholds)
+    report = evaluate_network(
+        tagger.tokenizer, tagger.network, tagger.config, data_dir, tagger.thresholds, tagger.lexical
+    )
     report["tagger_version"] = tagger.version
     legal = _legal_report()
     if legal is not None:

@@ -6,9 +6,11 @@ import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from classify.batching import Batch, encode, length_sorted_batches
+from classify.lexical import Mixer
 from classify.model import MultiTaskModel
 
 # Given a text's index and its class probabilities per task, which (task, class) decisions to explain.
@@ -23,9 +25,14 @@ class Prediction:
 
 
 def bf16_supported() -> bool:
-    """Whether this CPU runs bfloat16 matrix products natively (AVX-512 BF16 / AMX)."""
+    """Whether this CPU runs bfloat16 matrix products natively (AVX-512 BF16 or AMX).
+
+    Not ``torch.ops.mkldnn._is_mkldnn_bf16_supported()``: oneDNN says yes on any AVX-512 CPU, and on one
+    without the bf16 instructions (Cascade Lake) autocast emulates them and ran the tagger 3.5 times slower
+    than float32.
+    """
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
     except (AttributeError, RuntimeError):
         return False
 
@@ -44,26 +51,40 @@ def predict(
     bf16: bool = True,
     explain: ExplainPolicy | None = None,
     top_k: int = 3,
+    mixer: Mixer | None = None,
 ) -> list[Prediction]:
-    """Class probabilities of every head for every text, in input order."""
+    """Class probabilities of every head for every text, in input order.
+
+    With a ``mixer`` (built on the same ``texts``), the lexical channel is mixed in before anything reads the
+    probabilities. Evidence stays the encoder's word attributions.
+    """
     results: list[Prediction | None] = [None] * len(texts)
     for indices in length_sorted_batches([len(text) for text in texts], batch_size):
         batch = encode(tokenizer, [texts[i] for i in indices], max_tokens)
         with torch.inference_mode(), autocast_context(bf16):
             states = network.token_states(batch.input_ids, batch.attention_mask)
             pooled = network.pool(states, batch.attention_mask)
-            probs = {
-                task: torch.softmax(head(pooled).float(), dim=-1).tolist()
+            log_probs = {
+                task: torch.log_softmax(head(pooled).float(), dim=-1).numpy()
                 for task, head in network.heads.items()
             }
+        probs = {
+            task: (mixer.mix(task, indices, values) if mixer is not None else np.exp(values)).tolist()
+            for task, values in log_probs.items()
+        }
+        if explain is not None and mixer is not None:
+            mixer.prepare_evidence(indices)
         for row, index in enumerate(indices):
             prediction = Prediction(
                 {task: values[row] for task, values in probs.items()}, batch.truncated[row]
             )
             if explain is not None:
                 for task, cls in explain(index, prediction.probs):
+                    lexical = None
+                    if mixer is not None and mixer.share(index, task) > 0:
+                        lexical = (mixer.share(index, task), mixer.word_scores(index, task, cls))
                     prediction.evidence[task] = _evidence(
-                        network, states, batch, row, task, cls, texts[index], top_k
+                        network, states, batch, row, task, cls, texts[index], top_k, lexical
                     )
             results[index] = prediction
     return [result for result in results if result is not None]
@@ -78,26 +99,33 @@ def _evidence(
     cls: int,
     text: str,
     top_k: int,
+    lexical: tuple[float, dict[tuple[int, int], float]] | None = None,
 ) -> list[tuple[int, int]]:
-    """Character spans of the words whose tokens pushed ``task`` towards class ``cls`` the most."""
+    """Character spans of the words that pushed ``task`` towards class ``cls`` the most.
+
+    Each channel's word scores are scaled to sum to 1 and weighted by its share (``lexical``: the lexical
+    share and that channel's word scores), so the words come from whichever channel drove the decision.
+    """
     with torch.inference_mode():
         target = torch.tensor([cls])
         share = network.token_contributions(
             states[row : row + 1], batch.attention_mask[row : row + 1], task, target
         )[0]
-    offsets = batch.offsets[row]
-    ranked = sorted(
-        (i for i in range(len(offsets)) if offsets[i][1] > offsets[i][0] and float(share[i]) > 0),
-        key=lambda i: -float(share[i]),
-    )
-    spans: list[tuple[int, int]] = []
-    for i in ranked:
-        span = word_around(text, *offsets[i])
-        if span not in spans:
-            spans.append(span)
-        if len(spans) == top_k:
-            break
-    return sorted(spans)
+    encoder: dict[tuple[int, int], float] = {}
+    for i, (start, end) in enumerate(batch.offsets[row]):
+        if end > start and float(share[i]) > 0:
+            span = word_around(text, start, end)
+            encoder[span] = encoder.get(span, 0.0) + float(share[i])
+    weight, words = lexical if lexical is not None else (0.0, {})
+    combined = {span: (1 - weight) * value for span, value in _scaled(encoder).items()}
+    for span, value in _scaled(words).items():
+        combined[span] = combined.get(span, 0.0) + weight * value
+    return sorted(sorted(combined, key=lambda span: (-combined[span], span))[:top_k])
+
+
+def _scaled(scores: dict[tuple[int, int], float]) -> dict[tuple[int, int], float]:
+    total = sum(scores.values())
+    return {span: value / total for span, value in scores.items()} if total > 0 else {}
 
 
 def word_around(text: str, start: int, end: int) -> tuple[int, int]:

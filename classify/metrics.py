@@ -1,8 +1,8 @@
-"""Classification metrics, including each benchmark's official figure, and threshold tuning."""
+"""Classification metrics, including each benchmark's official figure."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 
 def per_class(gold: Sequence[int], pred: Sequence[int], n_classes: int) -> list[dict[str, float]]:
@@ -35,16 +35,3 @@ def germeval2018_f1(gold: Sequence[int], pred: Sequence[int], n_classes: int = 2
 def micro_f1(gold: Sequence[int], pred: Sequence[int]) -> float:
     """Micro-averaged F1 over all classes of a single-label task (equals accuracy; GermEval 2017's figure)."""
     return sum(1 for g, p in zip(gold, pred, strict=True) if g == p) / len(gold) if gold else 0.0
-
-
-def best_threshold(
-    gold: Sequence[int], scores: Sequence[float], metric: Callable[[Sequence[int], Sequence[int]], float]
-) -> tuple[float, float]:
-    """The decision threshold on ``scores`` (P(yes)) that maximises ``metric``; returns (threshold, value)."""
-    best = (0.5, metric(gold, [int(s >= 0.5) for s in scores]))
-    for step in range(5, 96):
-        threshold = step / 100
-        value = metric(gold, [int(s >= threshold) for s in scores])
-        if value > best[1] + 1e-9:
-            best = (threshold, value)
-    return best

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,8 @@ class ArtifactConfig:
     thresholds: dict[str, float]
     trained_layers: list[str]
     max_tokens: int = MAX_TOKENS
+    # The lexical channel's share per task (``task`` or ``task.lang``); empty: encoder only.
+    mix: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -105,6 +107,7 @@ class ArtifactConfig:
             "thresholds": self.thresholds,
             "trained_layers": self.trained_layers,
             "max_tokens": self.max_tokens,
+            "mix": self.mix,
         }
 
     @classmethod
@@ -115,6 +118,7 @@ class ArtifactConfig:
             thresholds={name: float(value) for name, value in data["thresholds"].items()},
             trained_layers=list(data.get("trained_layers", [])),
             max_tokens=int(data.get("max_tokens", MAX_TOKENS)),
+            mix={name: float(value) for name, value in data.get("mix", {}).items()},
         )
 
 

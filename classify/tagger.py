@@ -24,6 +24,7 @@ from classify.inference import Prediction, bf16_supported, predict
 from classify.langid import detect_lang
 from classify.legal import THRESHOLD as CUE_THRESHOLD
 from classify.legal import legal_cues
+from classify.lexical import LEXICAL_FILE, LexicalModel, Mixer
 from classify.model import CONFIG_FILE, WEIGHTS_FILE, ArtifactConfig, MultiTaskModel, load_artifacts
 from classify.pii import find_pii
 from classify.spans import Span
@@ -81,8 +82,10 @@ class Tagger:
         thresholds: Mapping[str, float] | None = None,
         batch_size: int = 64,
         bf16: bool | None = None,
+        lexical: LexicalModel | None = None,
     ):
         self.tokenizer = tokenizer
+        self.lexical = lexical
         self.network = network
         self.config = config
         self.version = version
@@ -116,6 +119,7 @@ class Tagger:
             thresholds,
             batch_size,
             bf16,
+            LexicalModel.load(folder),
         )
 
     def tag(self, text: str, lang: str | None = None, brand_contacts: Iterable[str] = ()) -> TagResult:
@@ -157,6 +161,7 @@ class Tagger:
             batch_size=self.batch_size,
             bf16=self.bf16,
             explain=lambda slot, probs: self._decisions_to_explain(probs, languages[slot]),
+            mixer=None if self.lexical is None else Mixer(self.lexical, cleaned, languages, self.config.mix),
         )
         for slot, (index, text, lang) in enumerate(zip(valid, cleaned, languages, strict=True)):
             results[index] = self._compose(text, lang, predictions[slot], contacts)
@@ -256,6 +261,7 @@ def merge_thresholds(defaults: Mapping[str, float], overrides: Mapping[str, floa
 def artifact_version(folder: Path, model: str) -> str:
     """Model id + a short hash of the trained artifact files, stored with each classification."""
     digest = hashlib.sha256()
-    for name in (CONFIG_FILE, WEIGHTS_FILE):
-        digest.update((folder / name).read_bytes())
+    for name in (CONFIG_FILE, WEIGHTS_FILE, LEXICAL_FILE):
+        if (folder / name).exists():
+            digest.update((folder / name).read_bytes())
     return f"{model}@{digest.hexdigest()[:12]}"

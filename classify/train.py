@@ -14,6 +14,7 @@ the decision thresholds, so the dev splits stay a fair report.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import shutil
 import time
@@ -22,22 +23,26 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from classify.batching import encode, length_sorted_batches
 from classify.data import TASKS, Example, corrections_to_examples, load_split, weak_complaint_examples
 from classify.inference import autocast_context, bf16_supported, predict
-from classify.metrics import best_threshold, macro_f1
+from classify.lexical import DEFAULT_C, LEXICAL_FILE, LexicalModel, fit_lexical
 from classify.model import (
     CONFIG_FILE,
     DEFAULT_MODEL,
     MAX_TOKENS,
     ArtifactConfig,
     MultiTaskModel,
+    load_artifacts,
     load_encoder,
     save_artifacts,
 )
+from classify.model_card import CARD_JSON
+from classify.tuning import HeldOut
 
 Log = Callable[[str], None]
 
@@ -61,6 +66,9 @@ class TrainConfig:
     weak_complaints: int = 1500  # weak complaint labels added per feedback dataset (0: none)
     max_tokens: int = MAX_TOKENS
     seed: int = 13
+    lexical: bool = True  # fit the character n-gram channel and mix it in (classify.lexical)
+    lexical_c: float = DEFAULT_C
+    encoder_from: str | None = None  # reuse this artifact's encoder layers and heads; refit only the rest
 
 
 def train(
@@ -92,31 +100,86 @@ def train(
     fit, held_out = split_validation(examples, config.validation_fraction)
     if config.threads is not None:
         torch.set_num_threads(config.threads)
+    if config.encoder_from is not None:
+        tokenizer, network, trained_layers = reuse_encoder(config)
+    else:
+        tokenizer, network, trained_layers = train_encoder(fit, corrections, config, log)
+    network.eval()
+    lexical = fit_lexical(fit + corrections, config.lexical_c, log) if config.lexical else None
+    held = HeldOut(held_out, encoder_log_probs(tokenizer, network, held_out, config.max_tokens), lexical)
+    mix = held.fit_shares()
+    thresholds = held.fit_thresholds(mix)
+    log(f"lexical shares {mix}; thresholds {thresholds}")
+    artifact = ArtifactConfig(
+        config.model or DEFAULT_MODEL, TASKS, thresholds, trained_layers, config.max_tokens, mix
+    )
+    save_artifacts(network, artifact, out_dir)
+    stale = out_dir / LEXICAL_FILE
+    if lexical is not None:
+        lexical.save(out_dir)
+    elif stale.exists():
+        stale.unlink()
+    report = evaluate_network(tokenizer, network, artifact, data_dir, lexical=lexical)
+    settings = asdict(config)
+    if config.encoder_from is not None:
+        settings["encoder_training"] = previous_training(Path(config.encoder_from))
+    write_model_card(out_dir, data_dir, artifact, report, settings, n_corrections=len(corrections))
+    log(f"wrote {out_dir}")
+    return report
+
+
+def train_encoder(
+    fit: list[Example], corrections: list[Example], config: TrainConfig, log: Log
+) -> tuple[object, MultiTaskModel, list[str]]:
+    """Fine-tune (or, with ``unfreeze_layers=0``, only fit the heads of) a fresh encoder."""
     tokenizer, encoder = load_encoder(config.model)
     network = MultiTaskModel(encoder, TASKS)
     trained_layers = unfreeze_top_layers(network, config.unfreeze_layers)
-    if trained_layers:
-        fit = cap_per_dataset(fit, config.max_per_dataset) + corrections
-    else:
-        fit += corrections
-    log(f"training on {len(fit)} examples ({len(corrections)} corrections), {len(held_out)} held out")
+    # Big English sets must not drown the small ones when fine-tuning; the frozen regime is cheap enough.
+    fit = (cap_per_dataset(fit, config.max_per_dataset) if trained_layers else fit) + corrections
+    log(f"training the encoder on {len(fit)} examples ({len(corrections)} corrections)")
     started = time.monotonic()
     if trained_layers:
         fine_tune(tokenizer, network, fit, config, log)
     else:
         train_heads_on_frozen(tokenizer, network, fit, config, log)
-    network.eval()
     log(f"trained in {time.monotonic() - started:.0f}s")
+    return tokenizer, network, trained_layers
 
-    thresholds = tune_thresholds(tokenizer, network, held_out, config.max_tokens)
-    artifact = ArtifactConfig(
-        config.model or DEFAULT_MODEL, TASKS, thresholds, trained_layers, config.max_tokens
-    )
-    save_artifacts(network, artifact, out_dir)
-    report = evaluate_network(tokenizer, network, artifact, data_dir)
-    write_model_card(out_dir, data_dir, artifact, report, asdict(config), n_corrections=len(corrections))
-    log(f"wrote {out_dir}")
-    return report
+
+def reuse_encoder(config: TrainConfig) -> tuple[object, MultiTaskModel, list[str]]:
+    """The encoder layers and heads of an existing artifact, unchanged (``encoder_from``).
+
+    Only fair when that artifact was trained with the same data and validation split, as the committed
+    one was: its held-out slice must not have been trained on.
+    """
+    assert config.encoder_from is not None
+    tokenizer, network, previous = load_artifacts(Path(config.encoder_from), config.model)
+    if previous.max_tokens != config.max_tokens:
+        raise ValueError(
+            f"{config.encoder_from}: trained for {previous.max_tokens} tokens, not {config.max_tokens}"
+        )
+    return tokenizer, network, previous.trained_layers
+
+
+def previous_training(artifacts: Path) -> dict | None:
+    """The training settings recorded in an artifact's model card (None when it has no card)."""
+    card = artifacts / CARD_JSON
+    if not card.exists():
+        return None
+    return json.loads(card.read_text(encoding="utf-8")).get("training")
+
+
+def encoder_log_probs(
+    tokenizer: object, network: MultiTaskModel, examples: Sequence[Example], max_tokens: int
+) -> dict[str, dict[str, np.ndarray]]:
+    """The encoder's log-probabilities of every head for each distinct text of ``examples``."""
+    texts = sorted({e.text for e in examples})
+    predictions = predict(tokenizer, network, texts, max_tokens=max_tokens, bf16=bf16_supported())
+    return {
+        text: {task: np.log(np.clip(np.array(p), 1e-12, None)) for task, p in prediction.probs.items()}
+        for text, prediction in zip(texts, predictions, strict=True)
+    }
 
 
 def split_validation(examples: Sequence[Example], fraction: float) -> tuple[list[Example], list[Example]]:
@@ -326,36 +389,6 @@ def _group_by_dataset(examples: Iterable[Example]) -> dict[str, list[Example]]:
     return dict(grouped)
 
 
-def _binary_macro_f1(gold: Sequence[int], pred: Sequence[int]) -> float:
-    return macro_f1(gold, pred, 2)
-
-
-def tune_thresholds(
-    tokenizer: object, network: MultiTaskModel, held_out: Sequence[Example], max_tokens: int
-) -> dict[str, float]:
-    """Decision thresholds tuned for macro-F1 on the held-out slice of train: complaint, insult per language.
-
-    Not tuned on GermEval 2018's own figure (harmonic mean of macro-P and macro-R): it rewards flagging a
-    handful of posts with perfect precision, a useless tagger. Tags with too little held-out data keep 0.5.
-    """
-    thresholds = {"complaint": 0.5, "insult": 0.5}
-    targets = {
-        "complaint": ("complaint", {"complaints_preotiuc2019", "corrections"}),
-        "insult.de": ("offense", {"germeval2018_offense", "germeval2019_offense"}),
-        "insult.en": ("offense", {"olid_offenseval2019"}),
-    }
-    for name, (task, datasets) in targets.items():
-        chosen = [e for e in held_out if e.task == task and e.dataset in datasets]
-        if len({e.label for e in chosen}) < 2 or len(chosen) < 20:
-            continue
-        probs = predict(
-            tokenizer, network, [e.text for e in chosen], max_tokens=max_tokens, bf16=bf16_supported()
-        )
-        scores = [p.probs[task][1] for p in probs]
-        thresholds[name], _ = best_threshold([e.label for e in chosen], scores, _binary_macro_f1)
-    return thresholds
-
-
 # The benchmarks whose dev figures decide promotion.
 HEADLINE = ("complaints_preotiuc2019/complaint", "germeval2018_offense/offense", "germeval2017_db/sentiment")
 
@@ -395,10 +428,9 @@ def promote_if_not_worse(
 def headline_figures(artifacts: Path, data_dir: Path | str) -> dict[str, float]:
     """The :data:`HEADLINE` dev figures of the artifact in ``artifacts``."""
     from classify.evaluate import evaluate_network
-    from classify.model import load_artifacts
 
     tokenizer, network, artifact = load_artifacts(artifacts, None)
-    report = evaluate_network(tokenizer, network, artifact, data_dir)
+    report = evaluate_network(tokenizer, network, artifact, data_dir, lexical=LexicalModel.load(artifacts))
     return {key: report["datasets"][key]["value"] for key in HEADLINE if key in report["datasets"]}
 
 

@@ -10,7 +10,7 @@ import pytest
 from classify import Tagger, TagResult
 from classify.data import DataError, corrections_to_examples
 from classify.evaluate import evaluate, format_report
-from classify.metrics import best_threshold, germeval2018_f1, macro_f1, micro_f1
+from classify.metrics import germeval2018_f1, macro_f1, micro_f1
 from classify.tagger import merge_thresholds
 from classify.train import TrainConfig, is_not_worse, promote_if_not_worse, train
 
@@ -213,9 +213,42 @@ def test_train_smoke_run_writes_a_loadable_artifact_and_promotes(tmp_path: Path)
     assert result.error is None
     active = tmp_path / "active"
     assert promote_if_not_worse(tmp_path / "candidate", active, data_dir, log=lambda _: None) is True
-    assert (active / "weights.safetensors").read_bytes() == (
-        tmp_path / "candidate" / "weights.safetensors"
-    ).read_bytes()
+    for name in ("weights.safetensors", "lexical.safetensors"):
+        assert (active / name).read_bytes() == (tmp_path / "candidate" / name).read_bytes()
+
+
+@pytest.mark.slow
+def test_lexical_only_run_keeps_the_encoder_and_refits_the_rest(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    data_dir = _tiny_dataset(tmp_path / "data")
+    first = TrainConfig(unfreeze_layers=1, epochs=1, max_steps=1, validation_fraction=0.3)
+    train(data_dir, tmp_path / "first", config=first, log=lambda _: None)
+    quick = TrainConfig(encoder_from=str(tmp_path / "first"), validation_fraction=0.3)
+    correction = {"text": "Ihr Saftladen", "lang": "de", "field": "insult", "value": True}
+    train(data_dir, tmp_path / "quick", [correction], config=quick, log=lambda _: None)
+    before, after = (load_file(str(tmp_path / d / "weights.safetensors")) for d in ("first", "quick"))
+    assert before.keys() == after.keys()
+    assert all(bool((before[k] == after[k]).all()) for k in before), "encoder and heads reused unchanged"
+    card = json.loads((tmp_path / "quick" / "model_card.json").read_text(encoding="utf-8"))
+    assert card["trained_layers"] == ["encoder.layer.5"] and card["reviewer_corrections"] == 1
+    assert card["training"]["encoder_training"]["unfreeze_layers"] == 1
+    assert card["lexical_sha256"] and card["lexical_shares"] == {}, "too few held-out texts to fit a share"
+
+
+def test_train_cli_refuses_lexical_only_without_the_lexical_channel(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "train", "--lexical-only", "--no-lexical", "--data", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--lexical-only refits the n-gram channel; it cannot go with --no-lexical" in result.stderr
 
 
 def test_promotion_rule() -> None:
@@ -232,7 +265,6 @@ def test_benchmark_metrics() -> None:
     assert germeval2018_f1(gold, pred) == pytest.approx(2 * (5 / 6) * 0.75 / (5 / 6 + 0.75))
     assert macro_f1(gold, pred, 2) == pytest.approx((0.8 + 2 / 3) / 2)
     assert micro_f1([0, 1, 2, 2], [0, 1, 1, 2]) == 0.75
-    assert best_threshold([0, 0, 1, 1], [0.1, 0.3, 0.35, 0.9], lambda g, p: macro_f1(g, p, 2)) == (0.31, 1.0)
 
 
 def test_evaluate_reports_each_benchmark_with_its_metric(tmp_path: Path, tagger: Tagger) -> None:

@@ -109,6 +109,18 @@ def review_records(app: AppContext) -> list[dict[str, Any]]:
 )
 @click.option("--epochs", type=click.IntRange(1), default=2, show_default=True)
 @click.option(
+    "--lexical/--no-lexical",
+    default=True,
+    show_default=True,
+    help="Fit the character n-gram channel and mix it with the encoder (the German figures need it).",
+)
+@click.option(
+    "--lexical-only",
+    is_flag=True,
+    help="Keep the active model's encoder and heads; refit only the n-gram channel, its shares and the "
+    "thresholds (minutes on a CPU: the quick way to learn from reviewer corrections).",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
@@ -127,6 +139,8 @@ def train(
     include_reviews: bool,
     unfreeze_layers: int,
     epochs: int,
+    lexical: bool,
+    lexical_only: bool,
     out: Path | None,
     promote: bool,
 ) -> None:
@@ -140,7 +154,15 @@ def train(
     click.echo(f"{len(reviews)} reviewer correction(s) included", err=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     candidate = out or app.config.base_dir / "var" / "models" / stamp
-    config = TrainConfig(model=settings.model or None, unfreeze_layers=unfreeze_layers, epochs=epochs)
+    if lexical_only and not lexical:
+        raise click.UsageError("--lexical-only refits the n-gram channel; it cannot go with --no-lexical")
+    config = TrainConfig(
+        model=settings.model or None,
+        unfreeze_layers=unfreeze_layers,
+        epochs=epochs,
+        lexical=lexical,
+        encoder_from=str(active_artifacts(app.config)) if lexical_only else None,
+    )
     run(folder, candidate, extra_records=reviews, config=config, log=lambda line: click.echo(line, err=True))
     if promote:
         target = app.config.base_dir / "var" / "models" / "active"

@@ -1,0 +1,127 @@
+"""Choosing the lexical channel's share and the decision thresholds on held-out training data.
+
+Both are fitted on the slice of the train splits that training never saw (``train.split_validation``), so the
+dev splits stay a fair report. The share is fitted by log-loss (smooth, so a few hundred examples decide it
+stably); thresholds by macro-F1, taking the middle of the best plateau rather than its first point.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from classify.data import Example
+from classify.lexical import LexicalModel, _logsumexp
+from classify.metrics import macro_f1
+
+SHARES = tuple(step / 20 for step in range(21))  # 0, 0.05, ... 1
+MIN_GROUP = 40  # fewer held-out examples of a (task, language) than this: the task-wide share applies
+
+# Binary tags whose thresholds are tuned: threshold name -> (head, held-out datasets that judge it,
+# language or None for any). German complaints have only the weak labels (negative rail feedback), and
+# their probabilities sit far lower than English ones: one shared threshold missed nearly all of them.
+THRESHOLD_TARGETS: dict[str, tuple[str, set[str], str | None]] = {
+    "complaint": ("complaint", {"complaints_preotiuc2019", "corrections"}, None),
+    "complaint.de": ("complaint", {"germeval2017_db", "corrections"}, "de"),
+    "insult.de": ("offense", {"germeval2018_offense", "germeval2019_offense"}, None),
+    "insult.en": ("offense", {"olid_offenseval2019"}, None),
+}
+
+
+def mixed(encoder: np.ndarray, lexical: np.ndarray, share: float) -> np.ndarray:
+    """Probabilities of the weighted geometric mean of two log-probability arrays."""
+    logits = (1 - share) * encoder + share * lexical
+    return np.exp(logits - _logsumexp(logits))
+
+
+def log_loss(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float(-np.log(np.clip(probs[np.arange(len(labels)), labels], 1e-9, None)).mean())
+
+
+def best_share(encoder: np.ndarray, lexical: np.ndarray, labels: np.ndarray) -> float:
+    """The lexical share in :data:`SHARES` with the lowest log-loss."""
+    return min(SHARES, key=lambda share: log_loss(mixed(encoder, lexical, share), labels))
+
+
+class HeldOut:
+    """Encoder and lexical log-probabilities of the held-out examples, for fitting shares and thresholds."""
+
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        encoder_log_probs: dict[str, dict[str, np.ndarray]],
+        lexical: LexicalModel | None,
+    ):
+        self.examples = list(examples)
+        self.encoder = encoder_log_probs  # text -> task -> log-probabilities
+        texts = sorted({e.text for e in self.examples})
+        lang_of = {e.text: e.lang for e in self.examples}
+        self.lexical: dict[str, dict[str, np.ndarray]] = {}
+        if lexical is not None and texts:
+            table = lexical.log_probs(texts, [lang_of[t] for t in texts])
+            self.lexical = {
+                text: {task: values[row] for task, values in table.items()} for row, text in enumerate(texts)
+            }
+
+    def arrays(self, items: Sequence[Example], task: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        encoder = np.stack([self.encoder[e.text][task] for e in items])
+        lexical = np.stack([self.lexical[e.text][task] for e in items]) if self.lexical else encoder
+        return encoder, lexical, np.array([e.label for e in items])
+
+    def fit_shares(self) -> dict[str, float]:
+        """The lexical share per task (all languages) and per task and language with enough examples."""
+        if not self.lexical:
+            return {}
+        groups: dict[str, list[Example]] = defaultdict(list)
+        tasks = {task for row in self.lexical.values() for task in row}
+        for example in self.examples:
+            if example.task in tasks:
+                groups[example.task].append(example)
+                groups[f"{example.task}.{example.lang}"].append(example)
+        shares = {}
+        for name, items in sorted(groups.items()):
+            if len(items) >= MIN_GROUP and len({e.label for e in items}) > 1:
+                shares[name] = best_share(*self.arrays(items, items[0].task))
+        return shares
+
+    def fit_thresholds(self, shares: dict[str, float]) -> dict[str, float]:
+        """Macro-F1 thresholds of the binary tags on the mixed probabilities (0.5 without enough data)."""
+        from classify.lexical import mix_weight
+
+        thresholds = {"complaint": 0.5, "insult": 0.5}
+        for name, (task, datasets, lang) in THRESHOLD_TARGETS.items():
+            items = [
+                e
+                for e in self.examples
+                if e.task == task and e.dataset in datasets and lang in (None, e.lang)
+            ]
+            if len({e.label for e in items}) < 2 or len(items) < 20:
+                continue
+            encoder, lexical, labels = self.arrays(items, task)
+            weights = np.array([mix_weight(shares, task, e.lang) for e in items])[:, None]
+            logits = (1 - weights) * encoder + weights * lexical
+            scores = np.exp(logits - _logsumexp(logits))[:, 1]
+            thresholds[name] = plateau_threshold(labels.tolist(), scores.tolist())
+        return thresholds
+
+
+def plateau_threshold(gold: Sequence[int], scores: Sequence[float], slack: float = 0.005) -> float:
+    """The middle of the widest run of thresholds whose macro-F1 is within ``slack`` of the best.
+
+    The single best point on a few hundred examples is noise; the middle of the plateau around it moves
+    little when a handful of examples change.
+    """
+    grid = [step / 100 for step in range(5, 96)]
+    values = [macro_f1(gold, [int(s >= t) for s in scores], 2) for t in grid]
+    best = max(values)
+    runs: list[list[float]] = []
+    for threshold, value in zip(grid, values, strict=True):
+        if value >= best - slack:
+            if runs and abs(runs[-1][-1] + 0.01 - threshold) < 1e-9:
+                runs[-1].append(threshold)
+            else:
+                runs.append([threshold])
+    widest = max(runs, key=len)
+    return round(widest[len(widest) // 2], 2)

@@ -1,0 +1,134 @@
+"""The lexical (character n-gram) channel, its mixing with the encoder, and the held-out tuning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from classify.data import Example
+from classify.lexical import BUCKETS, LEXICAL_FILE, Featurizer, LexicalModel, Mixer, fit_lexical, mix_weight
+from classify.tuning import best_share, mixed, plateau_threshold
+
+RUDE = ("Drecksladen", "Vollidiot", "Saftladen", "Idiotenverein", "Lügenpack")
+PLAIN = ("Bahnhof", "Fahrplan", "Wetter", "Kaffee", "Zugbegleiter")
+
+
+def _offense_examples() -> list[Example]:
+    examples = []
+    for i in range(30):
+        rude, plain = RUDE[i % len(RUDE)], PLAIN[i % len(PLAIN)]
+        for word, label in ((rude, 1), (plain, 0)):
+            examples.append(Example(f"Das ist ein {word}, Nr. {i}", "de", "offense", label, "germeval2018"))
+    sentiments = [("furchtbar spät", 0), ("ganz normal", 1), ("wunderbar pünktlich", 2)]
+    for i in range(30):
+        text, label = sentiments[i % 3]
+        examples.append(Example(f"Zug {i} war {text}", "de", "sentiment", label, "germeval2017_db"))
+    return examples
+
+
+@pytest.fixture(scope="module")
+def model() -> LexicalModel:
+    return fit_lexical(_offense_examples(), log=lambda _: None)
+
+
+def test_rows_are_unit_length_and_the_language_counts() -> None:
+    featurizer = Featurizer()
+    rows = featurizer.transform(["Der Zug ist spät", "Der Zug ist spät", ""], ["de", "en", "de"])
+    assert rows.shape == (3, 2 * BUCKETS)
+    norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1)).ravel())
+    assert norms[:2] == pytest.approx([1.0, 1.0])
+    assert (rows[0] != rows[1]).nnz > 0, "the language token gives each language its own bias"
+    with pytest.raises(ValueError, match="1 languages for 2 texts"):
+        featurizer.transform(["a", "b"], ["de"])
+
+
+def test_fitted_model_separates_unseen_texts(model: LexicalModel) -> None:
+    log_probs = model.log_probs(["Was für ein Drecksladen", "Der Fahrplan ist online"], ["de", "de"])
+    offense = np.exp(log_probs["offense"])
+    assert offense.shape == (2, 2) and offense.sum(axis=1) == pytest.approx([1.0, 1.0])
+    assert offense[0, 1] > 0.5 > offense[1, 1]
+    sentiment = np.exp(model.log_probs(["Zug 99 war furchtbar spät"], ["de"])["sentiment"])
+    assert sentiment.shape == (1, 3) and int(sentiment.argmax()) == 0
+    assert set(model.tasks) == {"offense", "sentiment"}, "tasks without examples get no weights"
+
+
+def test_save_and_load_round_trip(model: LexicalModel, tmp_path: Path) -> None:
+    model.save(tmp_path)
+    loaded = LexicalModel.load(tmp_path)
+    assert loaded is not None
+    texts, langs = ["Ihr Saftladen", "Zug 3 war ganz normal"], ["de", "de"]
+    for task, values in model.log_probs(texts, langs).items():
+        assert loaded.log_probs(texts, langs)[task] == pytest.approx(values, abs=2e-3)  # float16 weights
+    assert LexicalModel.load(tmp_path / "nothing-here") is None
+
+
+def test_a_file_of_another_shape_is_refused_naming_it(tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    save_file(
+        {"offense.weight": np.zeros((1, 10), np.float16), "offense.bias": np.zeros(1)},
+        str(tmp_path / LEXICAL_FILE),
+    )
+    with pytest.raises(ValueError, match=f"{LEXICAL_FILE}: 'offense' does not fit"):
+        LexicalModel.load(tmp_path)
+
+
+def test_word_scores_point_at_the_rude_word(model: LexicalModel) -> None:
+    text = "Der Fahrplan stimmt nicht, ihr Drecksladen"
+    scores = model.word_scores(text, "offense", 1)
+    best = max(scores, key=scores.__getitem__)
+    assert text[best[0] : best[1]] == "Drecksladen"
+    assert "Drecksladen" not in {text[a:b] for a, b in model.word_scores(text, "offense", 0)}
+
+
+def test_mix_weight_prefers_the_language_then_the_task() -> None:
+    weights = {"offense": 0.4, "offense.de": 0.7}
+    assert mix_weight(weights, "offense", "de") == 0.7
+    assert mix_weight(weights, "offense", "fr") == 0.4
+    assert mix_weight(weights, "sentiment", "de") == 0.0
+
+
+def test_mixer_interpolates_between_the_channels(model: LexicalModel) -> None:
+    texts, langs = ["Ihr Vollidiot", "Ihr Vollidiot"], ["de", "en"]
+    lexical = np.exp(model.log_probs(texts, langs)["offense"])
+    encoder = np.log(np.array([[0.9, 0.1], [0.9, 0.1]]))
+    only_lexical = Mixer(model, texts, langs, {"offense.de": 1.0, "offense": 0.0})
+    result = only_lexical.mix("offense", [0, 1], encoder)
+    assert result[0] == pytest.approx(lexical[0], abs=1e-5), "share 1: the lexical channel alone"
+    assert result[1] == pytest.approx([0.9, 0.1], abs=1e-5), "share 0: the encoder alone"
+    half = Mixer(model, texts, langs, {"offense": 0.5}).mix("offense", [0], encoder[:1])
+    assert half.sum() == pytest.approx(1.0) and 0.1 < half[0, 1] < lexical[0, 1]
+    topic = np.log(np.full((1, 8), 1 / 8))
+    assert only_lexical.mix("topic", [0], topic) == pytest.approx(np.full((1, 8), 1 / 8))
+
+
+def test_best_share_follows_the_better_channel() -> None:
+    labels = np.array([0, 1] * 20)
+    informative = np.log(np.where(np.eye(2)[labels] == 1, 0.9, 0.1))
+    noise = np.log(np.full((40, 2), 0.5))
+    assert best_share(noise, informative, labels) == 1.0
+    assert best_share(informative, noise, labels) == 0.0
+    assert mixed(informative, noise, 0.0) == pytest.approx(np.exp(informative))
+
+
+def test_plateau_threshold_takes_the_middle_of_the_best_run() -> None:
+    gold = [0, 0, 0, 1, 1, 1]
+    scores = [0.1, 0.2, 0.3, 0.7, 0.8, 0.9]
+    # every threshold in (0.30, 0.70] separates perfectly: the middle of the 40 grid points 0.31..0.70
+    assert plateau_threshold(gold, scores) == 0.51
+    assert plateau_threshold([0, 1], [0.05, 0.06]) == pytest.approx(0.06)
+
+
+def test_committed_artifacts_stay_small_and_carry_the_lexical_channel() -> None:
+    import json
+
+    from classify.model import CONFIG_FILE
+    from classify.tagger import ARTIFACTS_DIR
+
+    total = sum(path.stat().st_size for path in ARTIFACTS_DIR.iterdir() if path.is_file())
+    assert total < 25 * 1024 * 1024, f"committed artifacts are {total / 2**20:.1f} MiB"
+    assert set(LexicalModel.load(ARTIFACTS_DIR).tasks) == {"complaint", "offense", "toxic", "sentiment"}
+    mix = json.loads((ARTIFACTS_DIR / CONFIG_FILE).read_text(encoding="utf-8"))["mix"]
+    assert {"offense.de", "sentiment.de", "complaint.en"} <= set(mix)
