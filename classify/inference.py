@@ -28,7 +28,7 @@ def bf16_supported() -> bool:
     """Whether this CPU runs bfloat16 matrix products natively (AVX-512 BF16 or AMX).
 
     Not ``torch.ops.mkldnn._is_mkldnn_bf16_supported()``: oneDNN says yes on any AVX-512 CPU, and on one
-    without the bf16 instructions (Cascade Lake) autocast emulates them and ran the tagger 3.5 times slower
+    without the bf16 instructions (Cascade Lake) autocast emulates them and ran the encoder 2.7 times slower
     than float32.
     """
     try:
@@ -56,7 +56,7 @@ def predict(
     """Class probabilities of every head for every text, in input order.
 
     With a ``mixer`` (built on the same ``texts``), the lexical channel is mixed in before anything reads the
-    probabilities. Evidence stays the encoder's word attributions.
+    probabilities, and evidence weighs both channels' word attributions by the same shares.
     """
     results: list[Prediction | None] = [None] * len(texts)
     for indices in length_sorted_batches([len(text) for text in texts], batch_size):

@@ -119,7 +119,7 @@ class Tagger:
             thresholds,
             batch_size,
             bf16,
-            LexicalModel.load(folder),
+            LexicalModel.load(folder) if config.mix else None,  # no shares: the encoder decides alone
         )
 
     def tag(self, text: str, lang: str | None = None, brand_contacts: Iterable[str] = ()) -> TagResult:

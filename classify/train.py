@@ -421,6 +421,9 @@ def promote_if_not_worse(
             staged = active_dir / f".{file.name}.incoming"
             shutil.copyfile(file, staged)
             staged.replace(active_dir / file.name)
+    stale = active_dir / LEXICAL_FILE
+    if stale.exists() and not (candidate_dir / LEXICAL_FILE).exists():
+        stale.unlink()  # an encoder-only candidate must not inherit the old n-gram channel
     log(f"promoted {candidate_dir} to {active_dir}")
     return True
 

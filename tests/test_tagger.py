@@ -274,3 +274,30 @@ def test_evaluate_reports_each_benchmark_with_its_metric(tmp_path: Path, tagger:
     assert set(report["languages"]) == {"en/complaint", "de/offense"}
     assert report["tagger_version"] == tagger.version
     assert "complaints_preotiuc2019/complaint" in format_report(report)
+
+
+def test_bf16_autocast_only_where_the_cpu_has_the_instructions() -> None:
+    from classify.inference import bf16_supported
+
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("no /proc/cpuinfo to compare with")
+    flags = set(cpuinfo.read_text(encoding="utf-8").split())
+    assert bf16_supported() == bool({"avx512_bf16", "amx_tile"} & flags)
+
+
+def test_an_encoder_only_candidate_does_not_inherit_the_old_ngram_channel(tmp_path: Path) -> None:
+    import shutil
+
+    from classify.tagger import ARTIFACTS_DIR
+
+    candidate, active = tmp_path / "candidate", tmp_path / "active"
+    shutil.copytree(ARTIFACTS_DIR, candidate)
+    (candidate / "lexical.safetensors").unlink()
+    config = json.loads((candidate / "tagger.json").read_text(encoding="utf-8"))
+    (candidate / "tagger.json").write_text(json.dumps({**config, "mix": {}}), encoding="utf-8")
+    active.mkdir()
+    shutil.copyfile(ARTIFACTS_DIR / "lexical.safetensors", active / "lexical.safetensors")
+    assert promote_if_not_worse(candidate, active, _tiny_dataset(tmp_path / "data"), log=lambda _: None)
+    assert not (active / "lexical.safetensors").exists()
+    assert Tagger.load(artifacts=active).lexical is None
