@@ -25,10 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 from classify.data import load_split  # noqa: E402
 from classify.evaluate import OFFICIAL, decision_threshold  # noqa: E402
-from classify.lexical import LexicalModel, mix_weight  # noqa: E402
+from classify.lexical import LexicalModel, mix_weight, mixed  # noqa: E402
 from classify.model import load_artifacts  # noqa: E402
 from classify.train import encoder_log_probs  # noqa: E402
-from classify.tuning import mixed  # noqa: E402
 
 HEADLINE = (
     ("complaints_preotiuc2019", "complaint", "complaint"),

@@ -214,6 +214,13 @@ class WordTable:
         return {span: float(v) for span, v in zip(self.spans, values, strict=True) if v > 0}
 
 
+def mixed(encoder: np.ndarray, lexical: np.ndarray, share: float | np.ndarray) -> np.ndarray:
+    """Probabilities of the weighted geometric mean of two log-probability arrays (``share``: the lexical
+    channel's weight, one number or a column of one per row)."""
+    logits = (1 - share) * encoder + share * lexical
+    return np.exp(logits - _logsumexp(logits))
+
+
 def mix_weight(weights: Mapping[str, float], task: str, lang: str) -> float:
     """The lexical channel's share for ``task`` in ``lang``: ``task.lang``, else ``task``, else 0."""
     return float(weights.get(f"{task}.{lang}", weights.get(task, 0.0)))
@@ -257,5 +264,4 @@ class Mixer:
         if task not in self.log_probs:
             return np.exp(encoder_log_probs)
         share = self.shares[task][list(indices)][:, None]
-        mixed = (1 - share) * encoder_log_probs + share * self.log_probs[task][list(indices)]
-        return np.exp(mixed - _logsumexp(mixed))
+        return mixed(encoder_log_probs, self.log_probs[task][list(indices)], share)

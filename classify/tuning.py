@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from classify.data import Example
-from classify.lexical import LexicalModel, _logsumexp
+from classify.lexical import LexicalModel, mix_weight, mixed
 from classify.metrics import macro_f1
 
 SHARES = tuple(step / 20 for step in range(21))  # 0, 0.05, ... 1
@@ -28,12 +28,6 @@ THRESHOLD_TARGETS: dict[str, tuple[str, set[str], str | None]] = {
     "insult.de": ("offense", {"germeval2018_offense", "germeval2019_offense"}, None),
     "insult.en": ("offense", {"olid_offenseval2019"}, None),
 }
-
-
-def mixed(encoder: np.ndarray, lexical: np.ndarray, share: float) -> np.ndarray:
-    """Probabilities of the weighted geometric mean of two log-probability arrays."""
-    logits = (1 - share) * encoder + share * lexical
-    return np.exp(logits - _logsumexp(logits))
 
 
 def log_loss(probs: np.ndarray, labels: np.ndarray) -> float:
@@ -88,8 +82,6 @@ class HeldOut:
 
     def fit_thresholds(self, shares: dict[str, float]) -> dict[str, float]:
         """Macro-F1 thresholds of the binary tags on the mixed probabilities (0.5 without enough data)."""
-        from classify.lexical import mix_weight
-
         thresholds = {"complaint": 0.5, "insult": 0.5}
         for name, (task, datasets, lang) in THRESHOLD_TARGETS.items():
             items = [
@@ -101,8 +93,7 @@ class HeldOut:
                 continue
             encoder, lexical, labels = self.arrays(items, task)
             weights = np.array([mix_weight(shares, task, e.lang) for e in items])[:, None]
-            logits = (1 - weights) * encoder + weights * lexical
-            scores = np.exp(logits - _logsumexp(logits))[:, 1]
+            scores = mixed(encoder, lexical, weights)[:, 1]
             thresholds[name] = plateau_threshold(labels.tolist(), scores.tolist())
         return thresholds
 

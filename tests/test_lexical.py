@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 from classify.data import Example
-from classify.lexical import BUCKETS, LEXICAL_FILE, Featurizer, LexicalModel, Mixer, fit_lexical, mix_weight
-from classify.tuning import best_share, mixed, plateau_threshold
+from classify.lexical import (
+    BUCKETS,
+    LEXICAL_FILE,
+    Featurizer,
+    LexicalModel,
+    Mixer,
+    fit_lexical,
+    mix_weight,
+    mixed,
+)
+from classify.tuning import best_share, plateau_threshold
 
 RUDE = ("Drecksladen", "Vollidiot", "Saftladen", "Idiotenverein", "Lügenpack")
 PLAIN = ("Bahnhof", "Fahrplan", "Wetter", "Kaffee", "Zugbegleiter")
