@@ -7,8 +7,11 @@ Two regimes share one code path for data, thresholds, evaluation and the model c
 * ``unfreeze_layers=k``: the top ``k`` transformer layers are fine-tuned with the heads, multi-task (one
   task per batch, batches of all tasks interleaved). Only those layers and the heads are saved.
 
-A slice of the train split (``validation_fraction``, chosen by a stable hash of the text) is held out to tune
-the decision thresholds, so the dev splits stay a fair report.
+After the encoder, the character n-gram channel (``classify.lexical``) is fitted on the same examples; with
+``encoder_from`` only that channel is refitted over an existing artifact's encoder.
+
+A slice of the train split (``validation_fraction``, chosen by a stable hash of the text) is held out to fit
+the channel's shares and the decision thresholds (``classify.tuning``), so the dev splits stay a fair report.
 """
 
 from __future__ import annotations
@@ -163,11 +166,15 @@ def reuse_encoder(config: TrainConfig) -> tuple[object, MultiTaskModel, list[str
 
 
 def previous_training(artifacts: Path) -> dict | None:
-    """The training settings recorded in an artifact's model card (None when it has no card)."""
+    """The settings that trained an artifact's encoder, from its model card (None when it has no card).
+
+    For an artifact that was itself a lexical-only run, that is its own ``encoder_training``.
+    """
     card = artifacts / CARD_JSON
     if not card.exists():
         return None
-    return json.loads(card.read_text(encoding="utf-8")).get("training")
+    training = json.loads(card.read_text(encoding="utf-8")).get("training") or {}
+    return training.get("encoder_training") or training or None
 
 
 def encoder_log_probs(

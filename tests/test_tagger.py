@@ -234,6 +234,10 @@ def test_lexical_only_run_keeps_the_encoder_and_refits_the_rest(tmp_path: Path) 
     assert card["trained_layers"] == ["encoder.layer.5"] and card["reviewer_corrections"] == 1
     assert card["training"]["encoder_training"]["unfreeze_layers"] == 1
     assert card["lexical_sha256"] and card["lexical_shares"] == {}, "too few held-out texts to fit a share"
+    again = TrainConfig(encoder_from=str(tmp_path / "quick"), validation_fraction=0.3)
+    train(data_dir, tmp_path / "again", config=again, log=lambda _: None)
+    card = json.loads((tmp_path / "again" / "model_card.json").read_text(encoding="utf-8"))
+    assert card["training"]["encoder_training"]["unfreeze_layers"] == 1, "the encoder's settings, not nested"
 
 
 def test_train_cli_refuses_lexical_only_without_the_lexical_channel(tmp_path: Path) -> None:
