@@ -102,7 +102,11 @@ class ClassifierSettings:
         "", "Folder with the trained heads; empty = the artifacts shipped with the package."
     )
     batch_size: int = setting(64, "Texts per forward pass.", minimum=1)
-    thresholds: dict[str, float] = setting({}, "Decision thresholds per tag, e.g. {complaint = 0.5}.")
+    thresholds: dict[str, float] = setting(
+        {},
+        "Decision thresholds per tag, e.g. {complaint = 0.5}; per language with a quoted key, e.g. "
+        '{"complaint.de" = 0.4}. A plain tag also replaces its per-language values.',
+    )
 
 
 @dataclass(frozen=True)
