@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -184,6 +185,51 @@ def _file_lock(store: Store) -> Iterator[bool]:
 
 
 # -- running -----------------------------------------------------------------------------------
+class SkippedRunThrottle(logging.Filter):
+    """Lets APScheduler's "skipped: maximum number of running instances" warning through once per job per
+    ``every`` seconds, and says how many it held back.
+
+    A job that overruns its interval is otherwise reported on every tick of the scheduler; with the replay
+    source's sub-second intervals on a slow machine that was most of the log.
+    """
+
+    PREFIX = 'Execution of job "%s" skipped'
+
+    def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.every, self.clock = every, clock
+        self._last_shown: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            not str(record.msg).startswith(self.PREFIX)
+            or not isinstance(record.args, tuple)
+            or not record.args
+        ):
+            return True
+        job = getattr(record.args[0], "id", str(record.args[0]))
+        now = self.clock()
+        last = self._last_shown.get(job)
+        if last is not None and now - last < self.every:
+            self._held[job] = self._held.get(job, 0) + 1
+            return False
+        self._last_shown[job] = now
+        held = self._held.pop(job, 0)
+        if held:
+            record.msg = f"{record.msg}; {held} more such skips since the last warning"
+        return True
+
+
+SKIPPED_RUN_THROTTLE = SkippedRunThrottle()
+
+
+def _throttle_skip_warnings() -> None:
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if SKIPPED_RUN_THROTTLE not in scheduler_log.filters:
+        scheduler_log.addFilter(SKIPPED_RUN_THROTTLE)
+
+
 class DrainingExecutor(ThreadPoolExecutor):
     """A thread pool that quietly drops submissions once shutdown has begun.
 
@@ -207,6 +253,7 @@ class DrainingExecutor(ThreadPoolExecutor):
 def build_scheduler(pipeline: Pipeline) -> BackgroundScheduler:
     global _pipeline
     _pipeline = pipeline
+    _throttle_skip_warnings()
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=pipeline.store.engine)},
         executors={"default": DrainingExecutor(max_workers=4)},

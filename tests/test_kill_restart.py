@@ -61,6 +61,17 @@ def _count(store: Store) -> int:
         return session.scalar(select(func.count()).select_from(Mention)) or 0
 
 
+def _start_bot(config: Path, log_file: Path) -> subprocess.Popen:
+    """``complaintwatch run`` in the background, its log in a file: a pipe nobody reads can fill and
+    freeze every thread that logs."""
+    with log_file.open("w", encoding="utf-8") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run", "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+
+
 def test_sigkill_during_collection_loses_and_duplicates_nothing(tmp_path, database_url):
     posts = load_timeline().posts
     brand = max({p.brand for p in posts}, key=lambda b: sum(p.brand == b for p in posts))
@@ -70,17 +81,13 @@ def test_sigkill_during_collection_loses_and_duplicates_nothing(tmp_path, databa
     assert _cli(config, "db", "upgrade").returncode == 0
     store = Store(database_url)
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run", "--no-dashboard"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    bot_log = tmp_path / "bot.log"
+    process = _start_bot(config, bot_log)
     try:
         deadline = time.monotonic() + 60
         while _count(store) < 10 and time.monotonic() < deadline and process.poll() is None:
             time.sleep(0.02)
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        assert process.poll() is None, bot_log.read_text(encoding="utf-8")
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.wait(timeout=30)
@@ -101,12 +108,8 @@ def test_a_second_run_on_the_same_database_says_so_and_exits(tmp_path, database_
     brand = load_timeline().posts[0].brand
     config.write_text(CONFIG.format(url=database_url, brand=brand), encoding="utf-8")
     assert _cli(config, "db", "upgrade").returncode == 0
-    first = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run", "--no-dashboard"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    bot_log = tmp_path / "bot.log"
+    first = _start_bot(config, bot_log)
     try:
         store = Store(database_url)
         deadline = time.monotonic() + 60
@@ -119,5 +122,5 @@ def test_a_second_run_on_the_same_database_says_so_and_exits(tmp_path, database_
     finally:
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=60)
-    assert first.returncode == 0, first.stderr.read() if first.stderr else ""
+    assert first.returncode == 0, bot_log.read_text(encoding="utf-8")
     store.dispose()
