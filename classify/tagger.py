@@ -109,7 +109,8 @@ class Tagger:
         of ``insult`` replaces its per-language values too. ``bf16`` forces bfloat16 autocast on or off
         (default: on where the CPU supports it natively).
         """
-        folder = Path(artifacts) if artifacts is not None else ARTIFACTS_DIR
+        # Resolved once: a promotion swaps the ``active`` link, and every file must come from one version.
+        folder = (Path(artifacts) if artifacts is not None else ARTIFACTS_DIR).resolve()
         tokenizer, network, config = load_artifacts(folder, model)
         return cls(
             tokenizer,

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import shutil
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -407,7 +409,7 @@ def promote_if_not_worse(
     tolerance: float = 0.01,
     log: Log = print,
 ) -> bool:
-    """Copy the candidate artifact over the active one when its dev figures are not worse.
+    """Make the candidate the active artifact (:func:`install_artifact`) when its dev figures are not worse.
 
     Both are evaluated afresh on ``data_dir``'s dev splits. "Not worse": the mean of the headline figures
     (:data:`HEADLINE`) is not lower, and no headline figure drops by more than ``tolerance``. An empty
@@ -422,17 +424,64 @@ def promote_if_not_worse(
         if not is_not_worse(candidate, active, tolerance):
             log("kept the active artifact: the candidate is worse on dev")
             return False
-    active_dir.mkdir(parents=True, exist_ok=True)
-    for file in candidate_dir.iterdir():
-        if file.is_file():
-            staged = active_dir / f".{file.name}.incoming"
-            shutil.copyfile(file, staged)
-            staged.replace(active_dir / file.name)
-    stale = active_dir / LEXICAL_FILE
-    if stale.exists() and not (candidate_dir / LEXICAL_FILE).exists():
-        stale.unlink()  # an encoder-only candidate must not inherit the old n-gram channel
-    log(f"promoted {candidate_dir} to {active_dir}")
+    version = install_artifact(candidate_dir, active_dir)
+    log(f"promoted {candidate_dir} to {active_dir} (-> {version})")
     return True
+
+
+KEEP_VERSIONS = 2  # the active artifact and the one before it, for a rollback
+
+
+def install_artifact(source_dir: Path | str, active_dir: Path | str) -> Path:
+    """Make a copy of ``source_dir`` the artifact at ``active_dir`` in one atomic step; return the copy.
+
+    ``active_dir`` becomes a relative symbolic link into ``<active>.versions/``, and the new version is
+    swapped in with one rename of that link. A tagger loading meanwhile reads the old files or the new ones,
+    never a mix, and a crash or kill before the rename leaves the old artifact active and whole. A real
+    folder at ``active_dir`` (an install from before versioning) is moved into the versions first. The
+    previous version stays for a rollback; older ones are removed.
+    """
+    source_dir, active_dir = Path(source_dir), Path(active_dir)
+    versions = active_dir.parent / f"{active_dir.name}.versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    version = _unique(versions / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"))
+    staging = versions / f".{version.name}.incoming"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    for file in sorted(source_dir.iterdir()):
+        if file.is_file():
+            _copy_durably(file, staging / file.name)
+    staging.rename(version)
+    if active_dir.is_dir() and not active_dir.is_symlink():
+        active_dir.rename(_unique(versions / "before-versioning"))
+    link = active_dir.parent / f".{active_dir.name}.link"
+    link.unlink(missing_ok=True)
+    link.symlink_to(version.relative_to(active_dir.parent), target_is_directory=True)
+    link.replace(active_dir)
+    _prune_versions(versions, keep=version)
+    return version
+
+
+def _unique(path: Path) -> Path:
+    candidate, number = path, 1
+    while candidate.exists():
+        candidate, number = path.with_name(f"{path.name}-{number}"), number + 1
+    return candidate
+
+
+def _copy_durably(source: Path, target: Path) -> None:
+    shutil.copyfile(source, target)
+    with target.open("rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _prune_versions(versions: Path, keep: Path) -> None:
+    """Remove all but the newest :data:`KEEP_VERSIONS` versions (never ``keep``), and abandoned stagings."""
+    folders = sorted((p for p in versions.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    current = [p for p in folders if not p.name.startswith(".")]
+    for folder in [p for p in folders if p.name.startswith(".")] + current[:-KEEP_VERSIONS]:
+        if folder != keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def headline_figures(artifacts: Path, data_dir: Path | str) -> dict[str, float]:

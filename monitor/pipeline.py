@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,7 @@ class Pipeline:
         self.store = store
         self.clock = clock
         self._tagger = tagger
+        self._tagger_folder: Path | None = None  # the artifact folder a tagger we loaded came from
         self._sources: dict[str, Source] = dict(sources or {})
 
     # -- helpers -----------------------------------------------------------------------------
@@ -108,10 +110,22 @@ class Pipeline:
     @property
     def tagger(self) -> Any:
         if self._tagger is None:
-            from monitor.tagging import load_tagger  # heavy import: only when classifying
+            from monitor.tagging import active_artifacts, load_tagger  # heavy import: only when classifying
 
+            self._tagger_folder = active_artifacts(self.config).resolve()
             self._tagger = load_tagger(self.config)
         return self._tagger
+
+    def _pick_up_promoted_model(self) -> None:
+        """Drop a tagger we loaded when `complaintwatch train` has since promoted another model."""
+        if self._tagger_folder is None:
+            return  # none loaded yet, or one handed in by the caller
+        from monitor.tagging import active_artifacts
+
+        folder = active_artifacts(self.config).resolve()
+        if folder != self._tagger_folder:
+            log.info("the active model changed (%s -> %s); loading it", self._tagger_folder, folder)
+            self._tagger, self._tagger_folder = None, None
 
     def _brands(self, source: SourceSettings) -> list[BrandSettings]:
         wanted = set(self.config.brand_names(source))
@@ -277,6 +291,7 @@ class Pipeline:
         """Tag mentions that have no classification yet; returns how many were tagged."""
         scheduler = self.config.settings.scheduler
         limit = limit or scheduler.classify_max_per_run
+        self._pick_up_promoted_model()
         done = 0
         while done < limit:
             batch = min(scheduler.classify_batch, limit - done)

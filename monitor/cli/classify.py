@@ -145,7 +145,7 @@ def train(
     promote: bool,
 ) -> None:
     """Train a candidate model; it replaces the active one only when it is not worse on dev."""
-    from classify.train import TrainConfig, promote_if_not_worse
+    from classify.train import TrainConfig, install_artifact, promote_if_not_worse
     from classify.train import train as run
 
     folder = _data_dir(data)
@@ -168,18 +168,17 @@ def train(
         target = app.config.base_dir / "var" / "models" / "active"
         current = active_artifacts(app.config)
         if current != target and current.is_dir() and not target.exists():
-            _copy_folder(current, target)  # compare against what is active now, not against nothing
+            install_artifact(current, target)  # compare against what is active now, not against nothing
         promoted = promote_if_not_worse(
             candidate, target, folder, log=lambda line: click.echo(line, err=True)
         )
         click.echo(f"{'promoted' if promoted else 'kept the active model; candidate stays in'} {candidate}")
-
-
-def _copy_folder(source: Path, target: Path) -> None:
-    target.mkdir(parents=True, exist_ok=True)
-    for file in source.iterdir():
-        if file.is_file():
-            (target / file.name).write_bytes(file.read_bytes())
+        if promoted and settings.artifacts:
+            click.echo(
+                f"note: [classifier] artifacts = {settings.artifacts!r} pins the bot's model; "
+                f"it uses {target} only once that setting is removed",
+                err=True,
+            )
 
 
 @cli.command()
