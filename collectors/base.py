@@ -11,6 +11,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -177,3 +178,5 @@ class SourceSpec:
     secrets: Mapping[str, str]
     #: Small persistent key-value store owned by this source (kept in the database).
     state: MutableMapping[str, str]
+    #: The folder relative paths in ``options`` start from: the config file's (None: the working directory).
+    base_dir: Path | None = None

@@ -6,8 +6,8 @@ moderation events (``events.jsonl``: deletions, removals, suspensions ...) chang
 reports from their ``at`` offset on. Story time runs ``speed`` times faster than real time from
 ``t0``, which is kept in the source's persistent state so a restart resumes the same story.
 
-Options: ``path`` (a directory holding posts.jsonl and events.jsonl; default: the bundled data),
-``speed`` (story seconds per real second, default 60) and ``page_size`` (default 100).
+Options: ``path`` (a directory holding posts.jsonl and events.jsonl, relative to the config file; default:
+the bundled data), ``speed`` (story seconds per real second, default 60) and ``page_size`` (default 100).
 """
 
 from __future__ import annotations
@@ -425,6 +425,8 @@ class ReplaySource:
             raise ReplayConfigError(
                 f"source {spec.name!r}: replay option 'path' must be a directory path, got {path!r}"
             )
+        if path is not None and spec.base_dir is not None:
+            path = spec.base_dir / Path(path).expanduser()  # an absolute path stays as it is
         self.timeline = load_timeline(path)
         self.clock = StoryClock(spec.state, speed, clock or _now)
         self._keys = [post.order for post in self.timeline.posts]

@@ -59,6 +59,7 @@ def make_source(config: Config, store: Store, settings: SourceSettings) -> Sourc
         options=dict(settings.options),
         secrets=dict(config.secrets.get(settings.name, {})),
         state=DatabaseState(store, settings.name),
+        base_dir=config.base_dir,
     )
     return build_source(spec)
 

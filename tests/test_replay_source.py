@@ -629,3 +629,20 @@ def test_load_timeline_defaults_to_the_bundled_data(posts) -> None:
         p["id"] for p in sorted(posts, key=lambda p: (p["at"], p["id"]))
     ]
     assert load_timeline(DATA_DIR).posts == timeline.posts
+
+
+def test_a_relative_path_is_read_from_the_config_files_folder(tmp_path: Path, monkeypatch, store) -> None:
+    from monitor.config import load
+    from monitor.sources import make_source as source_from_config
+
+    write_data(tmp_path / "site" / "story", [post("a", 1), post("b", 2)], [])
+    config_file = tmp_path / "site" / "config.toml"
+    config_file.write_text(
+        '[[brands]]\nname = "Telvia"\n\n[[sources]]\nname = "replay"\nplatform = "replay"\n'
+        '[sources.options]\npath = "story"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)  # elsewhere: the path must not depend on where the bot was started
+    config = load(config_file, env={"COMPLAINTWATCH_DATABASE_URL": store.url})
+    source = source_from_config(config, store, config.source("replay"))
+    assert [p.id for p in source.timeline.posts] == ["a", "b"]
