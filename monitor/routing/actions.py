@@ -20,7 +20,7 @@ from monitor.config import Config
 from monitor.routing import events, outbox
 from monitor.routing.engine import exposed_values, latest_classifications
 from monitor.routing.payloads import handoff_payload, reply_destination, reply_payload
-from monitor.routing.templates import check_public, mention_of
+from monitor.routing.templates import check_public, length_problem, mention_of
 from monitor.store.models import Label, Mention, OutboxMessage, Route
 
 STATES = ("open", "assigned", "snoozed", "handed_off", "resolved")
@@ -110,6 +110,9 @@ def _checked_reply(session: Session, route: Route, mention: Mention, text: str, 
         check_public(text, exposed_values(mention, tagging), contacts, keep=[handle] if handle else [])
     except ValueError as exc:
         raise ActionError(f"case {route.id}: {exc}") from None
+    too_long = length_problem(text, mention.platform)
+    if too_long:
+        raise ActionError(f"case {route.id}: {too_long}")
     return text
 
 

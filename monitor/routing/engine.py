@@ -21,7 +21,14 @@ from monitor.config import Config
 from monitor.routing import events, outbox
 from monitor.routing.payloads import handoff_payload, reply_destination, reply_payload
 from monitor.routing.rules import APPROVAL_ONLY_TAGS, RISK_TAGS, Facts, Rule, compile_rules, first_match
-from monitor.routing.templates import ReplyContext, public_text, render, split_contacts, ticket_reference
+from monitor.routing.templates import (
+    ReplyContext,
+    length_problem,
+    public_text,
+    render,
+    split_contacts,
+    ticket_reference,
+)
 from monitor.store.models import Classification, Mention, Route
 
 SYSTEM = "system"
@@ -142,7 +149,9 @@ def complete_route(
     if rule.destination:
         payload = handoff_payload(route, mention, tagging)
         outbox.enqueue(session, route, rule.destination, payload, SYSTEM, now, new_route=True)
-    if rule.auto_send and rule.public_reply and not (_risk_tags(tagging.tags) & APPROVAL_ONLY_TAGS):
+    risky = bool(_risk_tags(tagging.tags) & APPROVAL_ONLY_TAGS)
+    fits = length_problem(route.reply_draft, mention.platform) is None  # else an agent shortens it first
+    if rule.auto_send and rule.public_reply and not risky and fits:
         _auto_approve(session, route, mention, rule, now)
 
 

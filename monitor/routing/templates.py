@@ -125,7 +125,11 @@ def split_contacts(contacts: Iterable[str]) -> tuple[str, str]:
 
 
 def render(name: str, lang: str | None, context: ReplyContext) -> str:
-    """``mention`` + the template ``name`` in the post's language, sentences without values left out."""
+    """``mention`` + the template ``name`` in the post's language, sentences without values left out.
+
+    When the text is longer than the platform takes (:data:`POST_LIMITS`), sentences are left out from the
+    end (the sign-off first) until it fits; the mention and the sentence with the case reference stay.
+    """
     try:
         variants = TEMPLATES[name]
     except KeyError:
@@ -135,7 +139,47 @@ def render(name: str, lang: str | None, context: ReplyContext) -> str:
     sentences = variants[choose_language(lang)]
     values = context.variables()
     rendered = [values["mention"]] + [_render_sentence(name, s, values) for s in sentences]
+    essential = [True] + ["{ticket}" in s for s in sentences]
+    limit = POST_LIMITS.get(context.platform)
+    for index in reversed(range(len(rendered))):
+        if limit is None or post_length(" ".join(s for s in rendered if s), context.platform) <= limit:
+            break
+        if not essential[index]:
+            rendered[index] = ""
     return " ".join(s for s in rendered if s)
+
+
+#: The longest public post each platform takes, as :func:`post_length` counts (Mastodon: the default).
+POST_LIMITS = {"twitter": 280, "bluesky": 300, "mastodon": 500, "reddit": 10_000}
+PLATFORM_NAMES = {"twitter": "X", "bluesky": "Bluesky", "mastodon": "Mastodon", "reddit": "Reddit"}
+# twitter-text v3: these code points weigh 1, all others (CJK, emoji) 2; every link counts as 23.
+_X_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+_X_URL_WEIGHT = 23
+_URL = re.compile(r"https?://\S+")
+
+
+def post_length(text: str, platform: str) -> int:
+    """``text``'s length as ``platform`` counts it against its limit.
+
+    X weighs CJK characters and emoji double and every link as 23; elsewhere it is the number of code
+    points, never fewer than the graphemes Bluesky counts.
+    """
+    if platform != "twitter":
+        return len(text)
+    links = _URL.findall(text)
+    weights = (1 if any(a <= ord(c) <= b for a, b in _X_LIGHT) else 2 for c in _URL.sub("", text))
+    return _X_URL_WEIGHT * len(links) + sum(weights)
+
+
+def length_problem(text: str, platform: str) -> str | None:
+    """Why ``text`` is too long for a public post on ``platform``, or None when it fits."""
+    limit = POST_LIMITS.get(platform)
+    if limit is None:
+        return None
+    length = post_length(text, platform)
+    if length <= limit:
+        return None
+    return f"the reply is {length} characters long; {PLATFORM_NAMES[platform]} takes at most {limit}"
 
 
 def _render_sentence(name: str, sentence: str, values: Mapping[str, str]) -> str:
