@@ -123,6 +123,8 @@ class StatusObservation:
 class LookupResult:
     observations: list[StatusObservation]
     calls: int = 0  # HTTP calls this lookup made, for budget accounting
+    #: Native ids of the posts the platform billed for this lookup (X bills each post it returns).
+    billed: tuple[str, ...] = ()
 
 
 class SourceError(Exception):

@@ -224,6 +224,7 @@ class TwitterSource:
     platform = "twitter"
     lookup_batch = MAX_IDS
     lookup_chunk = 10 * MAX_IDS  # authors of missing posts are looked up together across 10 batches
+    bills_lookups = True  # each post returned is a billed read: re-checks count against the read budget
 
     def __init__(self, bearer_token: str, api_base_url: str | None, options: TwitterOptions) -> None:
         self.options = options
@@ -306,7 +307,11 @@ class TwitterSource:
                 raise
         observations = [_live_observation(ref, tweet, known) for ref, tweet in found]
         observations += [_gone_observation(ref, error, known.get(ref.author_id)) for ref, error in gone]
-        return LookupResult(observations=observations, calls=self.session.calls - calls_before)
+        return LookupResult(
+            observations=observations,
+            calls=self.session.calls - calls_before,
+            billed=tuple(ref.native_id for ref, _ in found),
+        )
 
     def _lookup_posts(
         self, chunk: Sequence[PostRef], known: dict[str, AuthorView]

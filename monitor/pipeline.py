@@ -192,13 +192,18 @@ class Pipeline:
                 break
         return True
 
-    def _budget_used_up(self, settings: SourceSettings) -> str:
-        """Log and record (as a coverage gap) that the monthly read budget stops collection."""
+    def _budget_used_up(self, settings: SourceSettings, kind: str = "collect") -> str:
+        """Log and record (as a coverage gap) that the monthly read budget stops collection or re-checks."""
         message = f"monthly read budget of {settings.monthly_read_budget} posts used up"
-        log.warning("source %s: %s", settings.name, message)
+        log.warning("source %s: %s (%s)", settings.name, message, kind)
         with self.store.session() as session:
-            health.open_gap(session, settings.name, "collect", message, self.clock())
+            health.open_gap(session, settings.name, kind, message, self.clock())
         return message
+
+    def _read_budget_left(self, settings: SourceSettings) -> int | None:
+        with self.store.session() as session:
+            row = health.health(session, settings.name)
+            return health.remaining_budget(row, self.clock(), settings.monthly_read_budget)
 
     def _load_cursor(self, source: str, brand: str) -> str | None:
         with self.store.session() as session:
@@ -373,8 +378,12 @@ class Pipeline:
             stats.skipped.append(f"{source_name}: {reason}")
             return
         source = self.source(source_name)
+        billed = getattr(source, "bills_lookups", False)
         # Adapters that batch inside ``lookup`` (authors across posts) say how much they take at once.
         for chunk in _chunks(mention_ids, getattr(source, "lookup_chunk", source.lookup_batch)):
+            if billed and self._read_budget_left(settings) == 0:
+                stats.skipped.append(f"{source_name}: {self._budget_used_up(settings, 'recheck')}")
+                return
             try:
                 self._recheck_chunk(source, settings, chunk, stats)
             except SourceError as exc:
@@ -404,6 +413,8 @@ class Pipeline:
             mentions = session.scalars(select(MentionRow).where(MentionRow.id.in_(ids))).all()
             by_native = {m.native_id: m for m in mentions}
             pairs = [(by_native[o.native_id], o) for o in result.observations if o.native_id in by_native]
+            # Counted before the observations move ``last_checked_at`` to now.
+            reads = _billed_today(result.billed, by_native, now)
             stats.transitions += record_observations(
                 session,
                 source=settings.name,
@@ -414,11 +425,24 @@ class Pipeline:
             for mention, _ in pairs:
                 mention.next_check_at = next_check_at(mention.created_at, now, cadence)
             row = health.health(session, settings.name)
-            health.record_use(row, now, calls=result.calls)
+            health.record_use(row, now, reads=reads, calls=result.calls)
             health.record_success(session, row, now, "recheck")
         stats.checked += len(pairs)
         stats.undecided += len(refs) - len(pairs)
         stats.calls += result.calls
+
+
+def _billed_today(billed: Sequence[str], by_native: Mapping[str, MentionRow], now: datetime) -> int:
+    """How many of the ``billed`` posts cost a read now: X bills a post once per UTC day, so one already
+    collected or re-checked today is free."""
+    today = now.astimezone(UTC).date()
+
+    def read_today(mention: MentionRow) -> bool:
+        last = mention.last_checked_at or mention.first_seen_at
+        return last is not None and last.astimezone(UTC).date() == today
+
+    billed_mentions = [by_native[native_id] for native_id in set(billed) if native_id in by_native]
+    return sum(1 for mention in billed_mentions if not read_today(mention))
 
 
 def insert_mentions(session: Session, rows: list[dict]) -> int:

@@ -85,7 +85,9 @@ class SourceSettings:
         "", "API base URL: self-hosted instance, proxy or test server; empty = default."
     )
     monthly_read_budget: int = setting(
-        0, "Most posts read per calendar month (X bills per read); 0 = no cap."
+        0,
+        "Most posts read per calendar month: collected, and on X (which bills each post a lookup returns, "
+        "once per UTC day) re-checked; 0 = no cap.",
     )
     secrets_prefix: str = setting(
         "", "Read secrets from COMPLAINTWATCH_<PREFIX>_<NAME> instead of COMPLAINTWATCH_<PLATFORM>_<NAME>."

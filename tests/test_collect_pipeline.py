@@ -431,3 +431,41 @@ def check_state(store: Store) -> dict[str, tuple[str, datetime | None, int]]:
 def count_checks(store: Store) -> int:
     with store.session() as session:
         return session.scalar(select(func.count()).select_from(StatusCheck)) or 0
+
+
+def test_x_rechecks_count_each_billed_post_once_a_day_and_stop_at_the_budget(store: Store) -> None:
+    with running("twitter") as world:
+        deleted = world.post()
+        world.populate(4)
+        clock = Clock(now=datetime.now(UTC).replace(day=1, hour=10, minute=0, second=0, microsecond=0))
+        config = make_config(store, world, monthly_read_budget=12)
+        pipeline = Pipeline(config, store, clock=clock)
+        assert pipeline.collect(SOURCE).reads == 5
+
+        assert pipeline.recheck(everything=True).checked == 5
+        assert health_row(store).reads_this_month == 5, "X does not bill a post twice on one UTC day"
+        world.delete(deleted)
+        clock.advance(24 * 3600)
+        pipeline.recheck(everything=True)
+        assert health_row(store).reads_this_month == 9, "the four live posts are billed; the deleted one not"
+        clock.advance(60)
+        pipeline.recheck(everything=True)
+        assert health_row(store).reads_this_month == 9
+
+        clock.advance(24 * 3600)
+        pipeline.recheck(everything=True)  # 3 reads left: checked before the call, so one chunk overshoots
+        assert health_row(store).reads_this_month == 13
+        clock.advance(24 * 3600)
+        stats = pipeline.recheck(everything=True)
+        assert stats.checked == 0 and stats.skipped == [f"{SOURCE}: monthly read budget of 12 posts used up"]
+        assert [g.ended_at for g in gaps(store, kind="recheck")] == [None]
+
+
+def test_rechecks_the_platform_does_not_bill_ignore_the_read_budget(store: Store) -> None:
+    with running("mastodon") as world:
+        world.populate(3)
+        pipeline = Pipeline(make_config(store, world, monthly_read_budget=3), store)
+        pipeline.collect(SOURCE)
+        assert health_row(store).reads_this_month == 3
+        assert pipeline.recheck(everything=True).checked == 3
+        assert health_row(store).reads_this_month == 3
