@@ -236,3 +236,29 @@ def test_bluesky_429_is_retried_403_and_closed_inboxes_are_final(bluesky_world):
     with pytest.raises(PermanentDeliveryError, match="disabled incoming messages"):
         messenger.send_dm(anna.did, "hi", idempotency_key="k")
     assert bluesky_world.chat_messages == []
+
+
+def test_bluesky_signs_in_once_for_many_messages_and_afresh_after_a_failure(bluesky_world):
+    anna = bluesky_world.world.add_actor("anna.bsky.social")
+    destination = _destination("bsky-dm", "bluesky", bluesky_world.url)
+    payload = {
+        "post": {"platform": "bluesky", "author_handle": anna.handle},
+        "case": {"reply_draft": "Hallo"},
+    }
+
+    def message(key: str) -> OutgoingMessage:
+        return OutgoingMessage(id=1, purpose="handoff", payload=payload, idempotency_key=key)
+
+    for key in ("a", "b", "c"):
+        dm.send(destination, message(key))
+    assert len(bluesky_world.chat_messages) == 3
+    assert len(bluesky_world.xrpc_calls("com.atproto.server.createSession")) == 1, (
+        "one sign-in, not one a message"
+    )
+    bluesky_world.fail_next("/xrpc/chat.bsky.convo.sendMessage", Reply(500, {"error": "InternalServerError"}))
+    with pytest.raises(DeliveryError):
+        dm.send(destination, message("d"))
+    dm.send(destination, message("d"))
+    assert len(bluesky_world.xrpc_calls("com.atproto.server.createSession")) == 2, (
+        "a failure drops the session"
+    )

@@ -20,6 +20,9 @@ at-least-once. Each module's docstring names its secrets.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,6 +33,7 @@ from monitor.routing.senders.base import (
     Receipt,
     destination_secret,
     option,
+    secret_env_name,
     summary_text,
 )
 from monitor.routing.senders.dm_bluesky import bluesky_messenger
@@ -141,9 +145,38 @@ def destination_platform(destination: DestinationSettings) -> str:
     return str(option(destination, "platform", "mastodon"))
 
 
+#: Signed-in messengers kept for the process, by destination and its secrets: Bluesky allows 30 sign-ins
+#: per 5 minutes and 300 a day per account, so signing in for every message would lock a busy brand out.
+_SIGNED_IN: dict[str, PlatformMessenger] = {}
+_SIGNED_IN_LOCK = threading.Lock()
+
+
 def send(destination: DestinationSettings, message: OutgoingMessage) -> Receipt:
-    """A public reply, a private note to the author, or the case to a fixed account."""
-    messenger = messenger_for(destination)
+    """A public reply, a private note to the author, or the case to a fixed account.
+
+    The messenger (and its sign-in) is reused for the next message to the same destination; a failed
+    delivery drops it, so an expired session or rotated credentials get a fresh sign-in on the retry.
+    """
+    key = _messenger_key(destination)
+    with _SIGNED_IN_LOCK:
+        messenger = _SIGNED_IN.pop(key, None)
+    if messenger is None:
+        messenger = messenger_for(destination)
+    receipt = _send_with(messenger, destination, message)
+    with _SIGNED_IN_LOCK:
+        _SIGNED_IN[key] = messenger
+    return receipt
+
+
+def _messenger_key(destination: DestinationSettings) -> str:
+    prefix = secret_env_name(destination.name, "")
+    secrets = sorted((k, v) for k, v in os.environ.items() if k.startswith(prefix))
+    return hashlib.sha256(repr((destination, secrets)).encode()).hexdigest()
+
+
+def _send_with(
+    messenger: PlatformMessenger, destination: DestinationSettings, message: OutgoingMessage
+) -> Receipt:
     payload = message.payload
     key = message.idempotency_key
     if message.purpose == "reply":
