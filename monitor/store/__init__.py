@@ -66,14 +66,14 @@ class Store:
         except OperationalError as exc:
             raise StoreError(f"cannot open database {self.display_url}: {_root_cause(exc)}") from None
 
-    def upgrade(self) -> tuple[str | None, str | None]:
-        """Apply pending migrations; returns (before, after) revisions."""
+    def upgrade(self, revision: str = "head") -> tuple[str | None, str | None]:
+        """Apply pending migrations up to ``revision``; returns (before, after) revisions."""
         before = self.current_revision()
         config = self._alembic()
         try:
             with self.engine.begin() as connection:
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                command.upgrade(config, revision)
         except OperationalError as exc:
             raise StoreError(f"cannot migrate database {self.display_url}: {_root_cause(exc)}") from None
         return before, self.current_revision()
