@@ -27,6 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from monitor.learning import learn_from_reviews, train_data_dir
 from monitor.pipeline import Pipeline
 from monitor.store import Store
 from monitor.store.models import JobRun
@@ -53,7 +54,14 @@ def job_table(pipeline: Pipeline) -> dict[str, tuple[float, Callable[[], Any]]]:
     jobs["send"] = (settings.send_interval_s, pipeline.send)
     jobs["recheck"] = (settings.recheck_interval_s, pipeline.recheck)
     jobs["retention"] = (settings.retention_interval_s, _bind(_retention, pipeline))
+    if train_data_dir(pipeline.config) is not None:  # refuses a train_data that is not a folder
+        interval = pipeline.config.settings.classifier.retrain_interval_s
+        jobs["learn"] = (interval, _bind(_learn, pipeline))
     return jobs
+
+
+def _learn(pipeline: Pipeline) -> None:
+    log.info("learn: %s", learn_from_reviews(pipeline.config, pipeline.store))
 
 
 def _bind(function: Callable[..., Any], *args: Any) -> Callable[[], Any]:

@@ -109,6 +109,17 @@ class ClassifierSettings:
         "Decision thresholds per tag, e.g. {complaint = 0.5}; per language with a quoted key, e.g. "
         '{"complaint.de" = 0.4}. A plain tag also replaces its per-language values.',
     )
+    train_data: str = setting(
+        "",
+        "Folder of labeled JSONL datasets with train and dev splits (e.g. ../shared/data): the bot then "
+        "learns from reviewer corrections on its own; empty = it does not retrain.",
+    )
+    retrain_interval_s: float = setting(
+        86400.0, "Seconds between the bot's checks for reviewer corrections to learn from.", minimum=60
+    )
+    retrain_min_corrections: int = setting(
+        20, "Corrections the active model has not seen before the bot refits the n-gram channel.", minimum=1
+    )
 
 
 @dataclass(frozen=True)

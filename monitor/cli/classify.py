@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from monitor.cli import cli
 from monitor.cli.context import AppContext, InputError
 from monitor.config import ConfigError
-from monitor.store.models import Label, Mention
-from monitor.tagging import TRAINABLE_FIELDS, active_artifacts, load_tagger
+from monitor.learning import retrain
+from monitor.tagging import active_artifacts, load_tagger
 
 DATA_ENV = "COMPLAINTWATCH_TRAIN_DATA"
 
@@ -79,19 +77,6 @@ def _data_dir(data: Path | None) -> Path:
     return folder
 
 
-def review_records(app: AppContext) -> list[dict[str, Any]]:
-    """Reviewer corrections from the database, as the trainer takes them (newest label per field wins)."""
-    with app.store().session() as session:
-        rows = session.execute(
-            select(Label.mention_id, Label.field, Label.value, Mention.text, Mention.lang)
-            .join(Mention, Mention.id == Label.mention_id)
-            .where(Label.field.in_(TRAINABLE_FIELDS), Mention.text.is_not(None))
-            .order_by(Label.id)
-        ).all()
-    latest = {(r.mention_id, r.field): r for r in rows}
-    return [{"text": r.text, "lang": r.lang, "field": r.field, "value": r.value} for r in latest.values()]
-
-
 @cli.command()
 @click.option(
     "--data",
@@ -145,15 +130,10 @@ def train(
     promote: bool,
 ) -> None:
     """Train a candidate model; it replaces the active one only when it is not worse on dev."""
-    from classify.train import TrainConfig, install_artifact, promote_if_not_worse
-    from classify.train import train as run
+    from classify.train import TrainConfig
 
     folder = _data_dir(data)
     settings = app.config.settings.classifier
-    reviews = review_records(app) if include_reviews else []
-    click.echo(f"{len(reviews)} reviewer correction(s) included", err=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    candidate = out or app.config.base_dir / "var" / "models" / stamp
     if lexical_only and not lexical:
         raise click.UsageError("--lexical-only refits the n-gram channel; it cannot go with --no-lexical")
     config = TrainConfig(
@@ -163,22 +143,25 @@ def train(
         lexical=lexical,
         encoder_from=str(active_artifacts(app.config)) if lexical_only else None,
     )
-    run(folder, candidate, extra_records=reviews, config=config, log=lambda line: click.echo(line, err=True))
+    result = retrain(
+        app.config,
+        app.store(),
+        folder,
+        config,
+        include_reviews=include_reviews,
+        out=out,
+        promote=promote,
+        log=lambda line: click.echo(line, err=True),
+    )
     if promote:
-        target = app.config.base_dir / "var" / "models" / "active"
-        current = active_artifacts(app.config)
-        if current != target and current.is_dir() and not target.exists():
-            install_artifact(current, target)  # compare against what is active now, not against nothing
-        promoted = promote_if_not_worse(
-            candidate, target, folder, log=lambda line: click.echo(line, err=True)
+        kept = "kept the active model; candidate stays in"
+        click.echo(f"{'promoted' if result.promoted else kept} {result.candidate}")
+    if result.promoted and settings.artifacts:
+        click.echo(
+            f"note: [classifier] artifacts = {settings.artifacts!r} pins the bot's model; "
+            "it uses var/models/active only once that setting is removed",
+            err=True,
         )
-        click.echo(f"{'promoted' if promoted else 'kept the active model; candidate stays in'} {candidate}")
-        if promoted and settings.artifacts:
-            click.echo(
-                f"note: [classifier] artifacts = {settings.artifacts!r} pins the bot's model; "
-                f"it uses {target} only once that setting is removed",
-                err=True,
-            )
 
 
 @cli.command()

@@ -1,0 +1,115 @@
+"""Learning from reviewers: retrain on their corrections and promote the model when it is not worse.
+
+``complaintwatch train`` and the bot's ``learn`` job both call :func:`retrain`. The job refits only the
+n-gram channel, its shares and the thresholds on top of the active encoder (about a minute on two cores),
+and only when the active model has not yet seen ``[classifier] retrain_min_corrections`` of the corrections
+stored now. A promoted model reaches the running bot at its next classification run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from monitor.config import Config, ConfigError
+from monitor.store import Store
+from monitor.store.models import Label, Mention
+from monitor.tagging import TRAINABLE_FIELDS, active_artifacts
+
+log = logging.getLogger(__name__)
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Retrained:
+    candidate: Path
+    promoted: bool
+    corrections: int
+
+
+def review_records(store: Store) -> list[dict[str, Any]]:
+    """Reviewer corrections from the database, as the trainer takes them (newest label per field wins)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(Label.mention_id, Label.field, Label.value, Mention.text, Mention.lang)
+            .join(Mention, Mention.id == Label.mention_id)
+            .where(Label.field.in_(TRAINABLE_FIELDS), Mention.text.is_not(None))
+            .order_by(Label.id)
+        ).all()
+    latest = {(r.mention_id, r.field): r for r in rows}
+    return [{"text": r.text, "lang": r.lang, "field": r.field, "value": r.value} for r in latest.values()]
+
+
+def retrain(
+    config: Config,
+    store: Store,
+    data_dir: Path,
+    train_config: Any,
+    *,
+    include_reviews: bool = True,
+    out: Path | None = None,
+    promote: bool = True,
+    log: Log = log.info,
+) -> Retrained:
+    """Train a candidate (into ``out``, default ``var/models/<time>``) and promote it if not worse on dev."""
+    from classify.train import install_artifact, promote_if_not_worse, train
+
+    reviews = review_records(store) if include_reviews else []
+    log(f"{len(reviews)} reviewer correction(s) included")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    candidate = out or config.base_dir / "var" / "models" / stamp
+    train(data_dir, candidate, extra_records=reviews, config=train_config, log=log)
+    promoted = False
+    if promote:
+        target = config.base_dir / "var" / "models" / "active"
+        current = active_artifacts(config)
+        if current != target and current.is_dir() and not target.exists():
+            install_artifact(current, target)  # compare against what is active now, not against nothing
+        promoted = promote_if_not_worse(candidate, target, data_dir, log=log)
+    return Retrained(candidate, promoted, len(reviews))
+
+
+def train_data_dir(config: Config) -> Path | None:
+    """``[classifier] train_data`` resolved against the config file; None when the bot does not retrain."""
+    configured = config.settings.classifier.train_data
+    if not configured:
+        return None
+    path = Path(configured).expanduser()
+    path = path if path.is_absolute() else config.base_dir / path
+    if not path.is_dir():
+        raise ConfigError(f"[classifier] train_data: {path} is not a folder of labeled JSONL datasets")
+    return path
+
+
+def unseen_corrections(config: Config, store: Store) -> int:
+    """Corrections stored now that the active model was not trained on (by its model card's count)."""
+    card = active_artifacts(config) / "model_card.json"
+    seen = json.loads(card.read_text(encoding="utf-8")).get("reviewer_corrections", 0) if card.exists() else 0
+    return max(len(review_records(store)) - int(seen), 0)
+
+
+def learn_from_reviews(config: Config, store: Store) -> str:
+    """The ``learn`` job: a quick refit on the reviewers' corrections once enough new ones are stored."""
+    from classify.train import TrainConfig
+
+    data_dir = train_data_dir(config)
+    if data_dir is None:
+        return "retraining is off ([classifier] train_data is empty)"
+    wanted = config.settings.classifier.retrain_min_corrections
+    unseen = unseen_corrections(config, store)
+    if unseen < wanted:
+        return f"{unseen} new correction(s); retraining waits for {wanted}"
+    model = config.settings.classifier.model or None
+    quick = TrainConfig(model=model, encoder_from=str(active_artifacts(config)))
+    result = retrain(config, store, data_dir, quick)
+    shutil.rmtree(result.candidate, ignore_errors=True)  # promoted: copied into the versions; else: worse
+    outcome = "promoted" if result.promoted else "kept the active model (the candidate was worse on dev)"
+    return f"retrained on {result.corrections} correction(s): {outcome}"
