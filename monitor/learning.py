@@ -85,7 +85,10 @@ def train_data_dir(config: Config) -> Path | None:
     path = Path(configured).expanduser()
     path = path if path.is_absolute() else config.base_dir / path
     if not path.is_dir():
-        raise ConfigError(f"[classifier] train_data: {path} is not a folder of labeled JSONL datasets")
+        where = f"{config.path}: " if config.path else ""
+        raise ConfigError(
+            f"{where}[classifier] train_data: {path.resolve()} is not a folder of labeled JSONL datasets"
+        )
     return path
 
 

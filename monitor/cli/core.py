@@ -22,6 +22,7 @@ from monitor import status_report
 from monitor.cli import cli
 from monitor.cli.context import AppContext, InputError
 from monitor.config import redact_url
+from monitor.learning import train_data_dir
 from monitor.pipeline import Pipeline
 from monitor.sources import make_source
 
@@ -89,6 +90,7 @@ def config_check(app: AppContext) -> None:
         make_source(app.config, app.store(check_schema=False), source)
     store = app.store(check_schema=False)
     current, head = store.current_revision(), store.head_revision()
+    learning_from = train_data_dir(app.config)  # refuses a train_data that is not a folder
     click.echo(f"config {app.config.path}: OK")
     click.echo(f"  brands: {', '.join(b.name for b in settings.brands) or 'none'}")
     click.echo(
@@ -97,6 +99,7 @@ def config_check(app: AppContext) -> None:
     click.echo(f"  database: {redact_url(app.config.database_url)} (schema {current or 'none'}, code {head})")
     if current != head:
         click.echo("  run `complaintwatch db upgrade` before `complaintwatch run`")
+    click.echo(f"  learning from reviewers: {learning_from or 'off ([classifier] train_data is empty)'}")
 
 
 @config.command("show")
