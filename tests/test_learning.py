@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from classify_factories import tiny_datasets
 from routing_factories import add_tagged
 
 from monitor.config import ConfigError, from_settings, parse_settings
@@ -15,38 +16,6 @@ from monitor.pipeline import Pipeline
 from monitor.scheduler import job_table
 from monitor.store import Store
 from monitor.store.models import Label
-
-
-def _datasets(root: Path) -> Path:
-    """A few complaint and offense records per split, in the shared datasets' layout."""
-    rows = {
-        "complaints_preotiuc2019": [
-            {
-                "text": f"@shop parcel {i} never came, refund me"
-                if i % 2
-                else f"@shop thanks for parcel {i}!",
-                "lang": "en",
-                "label": "complaint" if i % 2 else "not_complaint",
-                "labels": {},
-            }
-            for i in range(24)
-        ],
-        "germeval2018_offense": [
-            {
-                "text": f"Du Vollidiot Nummer {i}" if i % 2 else f"Schöner Sonntag heute {i}",
-                "lang": "de",
-                "label": "x",
-                "labels": {"coarse": "OFFENSE" if i % 2 else "OTHER"},
-            }
-            for i in range(24)
-        ],
-    }
-    for name, records in rows.items():
-        (root / name).mkdir(parents=True)
-        for split in ("train", "dev"):
-            lines = "".join(json.dumps(r) + "\n" for r in records)
-            (root / name / f"{split}.jsonl").write_text(lines, encoding="utf-8")
-    return root
 
 
 def _config(store: Store, tmp_path: Path, **classifier: object):
@@ -76,7 +45,7 @@ def test_a_train_data_that_is_not_a_folder_is_refused_at_start_up(store: Store, 
 
 
 def test_the_job_waits_for_enough_new_corrections(store: Store, tmp_path: Path) -> None:
-    _datasets(tmp_path / "data")
+    tiny_datasets(tmp_path / "data")
     config = _config(store, tmp_path, train_data="data", retrain_min_corrections=5)
     assert job_table(Pipeline(config, store))["learn"][0] == 86400.0
     _corrections(store, 3)
@@ -89,7 +58,7 @@ def test_the_job_waits_for_enough_new_corrections(store: Store, tmp_path: Path) 
 def test_enough_corrections_refit_the_model_and_leave_no_candidate_behind(
     store: Store, tmp_path: Path
 ) -> None:
-    _datasets(tmp_path / "data")
+    tiny_datasets(tmp_path / "data")
     config = _config(store, tmp_path, train_data="data", retrain_min_corrections=2)
     _corrections(store, 2)
     assert len(review_records(store)) == 2

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from classify_factories import tiny_datasets
 
 from classify import Tagger, TagResult
 from classify.data import DataError, corrections_to_examples
@@ -156,43 +157,9 @@ def test_corrections_are_validated() -> None:
         corrections_to_examples([{"text": "x", "field": "mood", "value": True}])
 
 
-def _tiny_dataset(root: Path) -> Path:
-    """20 complaint and 20 offense records per split, in the shared datasets' layout."""
-    rows: dict[str, list[dict[str, object]]] = {
-        "complaints_preotiuc2019": [
-            {
-                "text": f"@shop order {i} never arrived, refund me"
-                if i % 2
-                else f"@shop thanks for order {i}!",
-                "lang": "en",
-                "label": "complaint" if i % 2 else "not_complaint",
-                "labels": {},
-            }
-            for i in range(20)
-        ],
-        "germeval2018_offense": [
-            {
-                "text": f"Du Idiot Nummer {i}" if i % 2 else f"Schönes Wetter heute {i}",
-                "lang": "de",
-                "label": "x",
-                "labels": {"coarse": "OFFENSE" if i % 2 else "OTHER"},
-            }
-            for i in range(20)
-        ],
-    }
-    for name, records in rows.items():
-        for split in ("train", "dev"):
-            folder = root / name
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / f"{split}.jsonl").write_text(
-                "".join(json.dumps(r) + "\n" for r in records), encoding="utf-8"
-            )
-    return root
-
-
 @pytest.mark.slow
 def test_train_smoke_run_writes_a_loadable_artifact_and_promotes(tmp_path: Path) -> None:
-    data_dir = _tiny_dataset(tmp_path / "data")
+    data_dir = tiny_datasets(tmp_path / "data")
     correction = {
         "text": "my data was leaked by @shop",
         "lang": "en",
@@ -221,7 +188,7 @@ def test_train_smoke_run_writes_a_loadable_artifact_and_promotes(tmp_path: Path)
 def test_lexical_only_run_keeps_the_encoder_and_refits_the_rest(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    data_dir = _tiny_dataset(tmp_path / "data")
+    data_dir = tiny_datasets(tmp_path / "data")
     first = TrainConfig(unfreeze_layers=1, epochs=1, max_steps=1, validation_fraction=0.3)
     train(data_dir, tmp_path / "first", config=first, log=lambda _: None)
     quick = TrainConfig(encoder_from=str(tmp_path / "first"), validation_fraction=0.3)
@@ -272,7 +239,7 @@ def test_benchmark_metrics() -> None:
 
 
 def test_evaluate_reports_each_benchmark_with_its_metric(tmp_path: Path, tagger: Tagger) -> None:
-    report = evaluate(tagger, _tiny_dataset(tmp_path / "data"), log=None)
+    report = evaluate(tagger, tiny_datasets(tmp_path / "data"), log=None)
     assert report["datasets"]["complaints_preotiuc2019/complaint"]["metric"] == "macro_f1"
     assert report["datasets"]["germeval2018_offense/offense"]["metric"] == "germeval2018_f1"
     assert set(report["languages"]) == {"en/complaint", "de/offense"}
@@ -302,6 +269,6 @@ def test_an_encoder_only_candidate_does_not_inherit_the_old_ngram_channel(tmp_pa
     (candidate / "tagger.json").write_text(json.dumps({**config, "mix": {}}), encoding="utf-8")
     active.mkdir()
     shutil.copyfile(ARTIFACTS_DIR / "lexical.safetensors", active / "lexical.safetensors")
-    assert promote_if_not_worse(candidate, active, _tiny_dataset(tmp_path / "data"), log=lambda _: None)
+    assert promote_if_not_worse(candidate, active, tiny_datasets(tmp_path / "data"), log=lambda _: None)
     assert not (active / "lexical.safetensors").exists()
     assert Tagger.load(artifacts=active).lexical is None
