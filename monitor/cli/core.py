@@ -22,6 +22,7 @@ from monitor import status_report
 from monitor.cli import cli
 from monitor.cli.context import AppContext, InputError
 from monitor.config import redact_url
+from monitor.keeper import ProcessKeeper
 from monitor.learning import train_data_dir
 from monitor.pipeline import Pipeline
 from monitor.sources import make_source
@@ -131,15 +132,14 @@ def run(app: AppContext, dashboard: bool) -> None:
     from monitor.scheduler import AlreadyRunning, run_forever
 
     pipeline = _pipeline(app)
-    process = _start_dashboard(app) if dashboard else None
+    keeper = ProcessKeeper("dashboard", lambda: _start_dashboard(app)).open() if dashboard else None
     try:
         run_forever(pipeline, threading.Event())
     except AlreadyRunning as exc:
         raise InputError(str(exc)) from None
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(timeout=10)
+        if keeper is not None:
+            keeper.close()
 
 
 @cli.command()
