@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from monitor.config import Config, ConfigError
 from monitor.store import Store
@@ -35,15 +35,20 @@ class Retrained:
     corrections: int
 
 
+def _trainable_labels(*columns: Any) -> Select:
+    """Labels of trainable fields on mentions that still have their text."""
+    return (
+        select(*columns)
+        .join(Mention, Mention.id == Label.mention_id)
+        .where(Label.field.in_(TRAINABLE_FIELDS), Mention.text.is_not(None))
+    )
+
+
 def review_records(store: Store) -> list[dict[str, Any]]:
     """Reviewer corrections from the database, as the trainer takes them (newest label per field wins)."""
     with store.session() as session:
-        rows = session.execute(
-            select(Label.mention_id, Label.field, Label.value, Mention.text, Mention.lang)
-            .join(Mention, Mention.id == Label.mention_id)
-            .where(Label.field.in_(TRAINABLE_FIELDS), Mention.text.is_not(None))
-            .order_by(Label.id)
-        ).all()
+        columns = (Label.mention_id, Label.field, Label.value, Mention.text, Mention.lang)
+        rows = session.execute(_trainable_labels(*columns).order_by(Label.id)).all()
     latest = {(r.mention_id, r.field): r for r in rows}
     return [{"text": r.text, "lang": r.lang, "field": r.field, "value": r.value} for r in latest.values()]
 
@@ -96,7 +101,10 @@ def unseen_corrections(config: Config, store: Store) -> int:
     """Corrections stored now that the active model was not trained on (by its model card's count)."""
     card = active_artifacts(config) / "model_card.json"
     seen = json.loads(card.read_text(encoding="utf-8")).get("reviewer_corrections", 0) if card.exists() else 0
-    return max(len(review_records(store)) - int(seen), 0)
+    corrected = _trainable_labels(Label.mention_id, Label.field).group_by(Label.mention_id, Label.field)
+    with store.session() as session:
+        stored = session.scalar(select(func.count()).select_from(corrected.subquery())) or 0
+    return max(stored - int(seen), 0)
 
 
 def learn_from_reviews(config: Config, store: Store) -> str:

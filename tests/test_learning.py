@@ -49,7 +49,9 @@ def test_the_job_waits_for_enough_new_corrections(store: Store, tmp_path: Path) 
     config = _config(store, tmp_path, train_data="data", retrain_min_corrections=5)
     assert job_table(Pipeline(config, store))["learn"][0] == 86400.0
     _corrections(store, 3)
-    assert unseen_corrections(config, store) == 3
+    with store.session() as session:  # a second word on the same tag of the same post is one correction
+        session.add(Label(mention_id=1, field="complaint", value=False, reviewer="bob"))
+    assert unseen_corrections(config, store) == 3 == len(review_records(store))
     assert learn_from_reviews(config, store) == "3 new correction(s); retraining waits for 5"
     assert not (tmp_path / "var").exists(), "nothing trained"
 
