@@ -30,7 +30,12 @@ LEXICAL_FILE = "lexical.safetensors"
 BUCKETS = 2**18  # per analyzer; more buckets did not help on the dev splits and cost artifact size
 # The heads the lexical channel serves. Topic stays encoder-only: its 8 classes would triple the file.
 LEXICAL_TASKS = ("complaint", "offense", "toxic", "sentiment")
-DEFAULT_C = 3.0  # of 1, 3, 10 and 30, 3 did best on the German dev splits (bench/lexical_mix.py)
+DEFAULT_C = 3.0  # one C for every task, when the caller fixes it
+# Regularisation strengths tried per task when training picks C on held-out data (classify.tuning): one C
+# for all tasks left the complaint and offense channels underfitted (held-out log-loss of the mix 0.314 and
+# 0.453 at C=3, 0.312 and 0.447 at 10). C=30 was the worst of 1, 3, 10, 30 for every task and took the
+# longest to fit, so the grid stops at 10.
+C_GRID = (1.0, 3.0, 10.0)
 EVIDENCE_WINDOW = 4096  # characters searched for evidence words
 _WORD = re.compile(r"\w+")
 
@@ -106,7 +111,11 @@ class LexicalModel:
         words = [text[a:b] for text, text_spans in zip(texts, spans, strict=True) for a, b in text_spans]
         scores = np.zeros((0, 0))
         if words:
-            scores = np.asarray(self.featurizer.word_rows(words) @ self._directions)
+            # Features are lower-cased, so a word's push depends on its lower-case form only: hash each
+            # distinct form once (most words of a batch repeat).
+            forms = {form: row for row, form in enumerate(dict.fromkeys(w.lower() for w in words))}
+            by_form = np.asarray(self.featurizer.word_rows(list(forms)) @ self._directions)
+            scores = by_form[[forms[w.lower()] for w in words]]
         tables, start = [], 0
         for text_spans in spans:
             tables.append(WordTable(text_spans, scores[start : start + len(text_spans)], self._columns))
@@ -160,11 +169,15 @@ def _logsumexp(logits: np.ndarray) -> np.ndarray:
     return top + np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
 
 
-def fit_lexical(examples: Sequence[Example], c: float = DEFAULT_C, log=print) -> LexicalModel:
+def fit_lexical(
+    examples: Sequence[Example], c: float | Mapping[str, float] = DEFAULT_C, log=print
+) -> LexicalModel:
     """Fit one logistic regression per task of :data:`LEXICAL_TASKS` on ``examples``.
 
-    Binary tasks weigh classes by inverse frequency (their thresholds are tuned afterwards anyway); the
-    sentiment task keeps the natural class balance, because its benchmark figure is accuracy.
+    ``c``: the inverse regularisation strength, one for all tasks or one per task (a task missing from the
+    mapping gets :data:`DEFAULT_C`). Binary tasks weigh classes by inverse frequency (their thresholds are
+    tuned afterwards anyway); the sentiment task keeps the natural class balance, because its benchmark
+    figure is accuracy.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -180,10 +193,12 @@ def fit_lexical(examples: Sequence[Example], c: float = DEFAULT_C, log=print) ->
             continue
         rows = featurizer.transform([e.text for e in items], [e.lang for e in items])
         binary = len(TASKS[task]) == 2
-        regression = LogisticRegression(C=c, max_iter=3000, class_weight="balanced" if binary else None)
+        strength = c.get(task, DEFAULT_C) if isinstance(c, Mapping) else c
+        balance = "balanced" if binary else None
+        regression = LogisticRegression(C=strength, max_iter=3000, class_weight=balance)
         regression.fit(rows, labels)
         weights[task], biases[task] = _full_rows(regression, len(TASKS[task]), binary)
-        log(f"lexical {task}: {len(items)} examples")
+        log(f"lexical {task}: {len(items)} examples, C={strength:g}")
     return LexicalModel(weights, biases)
 
 
@@ -197,6 +212,14 @@ def _full_rows(regression: object, n_classes: int, binary: bool) -> tuple[np.nda
     for row, label in enumerate(regression.classes_):  # type: ignore[attr-defined]
         weight[int(label)], bias[int(label)] = coef[row], intercept[row]
     return weight, bias
+
+
+def combine(models: Mapping[str, LexicalModel]) -> LexicalModel:
+    """One model taking each task's weights from the model named for it (``{task: model}``)."""
+    return LexicalModel(
+        {task: model.weights[task] for task, model in models.items()},
+        {task: model.biases[task] for task, model in models.items()},
+    )
 
 
 class WordTable:

@@ -35,7 +35,7 @@ from torch import nn
 from classify.batching import encode, length_sorted_batches
 from classify.data import TASKS, Example, corrections_to_examples, load_split, weak_complaint_examples
 from classify.inference import autocast_context, bf16_supported, predict
-from classify.lexical import DEFAULT_C, LEXICAL_FILE, LexicalModel, fit_lexical
+from classify.lexical import LEXICAL_FILE, LexicalModel, fit_lexical
 from classify.model import (
     CONFIG_FILE,
     DEFAULT_MODEL,
@@ -47,7 +47,7 @@ from classify.model import (
     save_artifacts,
 )
 from classify.model_card import CARD_JSON
-from classify.tuning import HeldOut
+from classify.tuning import HeldOut, fit_lexical_tuned
 
 Log = Callable[[str], None]
 
@@ -72,7 +72,7 @@ class TrainConfig:
     max_tokens: int = MAX_TOKENS
     seed: int = 13
     lexical: bool = True  # fit the character n-gram channel and mix it in (classify.lexical)
-    lexical_c: float = DEFAULT_C
+    lexical_c: float | None = None  # n-gram C for all tasks; None: per task from C_GRID, on held-out
     encoder_from: str | None = None  # reuse this artifact's encoder layers and heads; refit only the rest
 
 
@@ -110,8 +110,9 @@ def train(
     else:
         tokenizer, network, trained_layers = train_encoder(fit, corrections, config, log)
     network.eval()
-    lexical = fit_lexical(fit + corrections, config.lexical_c, log) if config.lexical else None
-    held = HeldOut(held_out, encoder_log_probs(tokenizer, network, held_out, config.max_tokens), lexical)
+    held_out_log_probs = encoder_log_probs(tokenizer, network, held_out, config.max_tokens)
+    lexical, strengths = fit_lexical_channel(fit + corrections, held_out, held_out_log_probs, config, log)
+    held = HeldOut(held_out, held_out_log_probs, lexical)
     mix = held.fit_shares()
     thresholds = held.fit_thresholds(mix)
     log(f"lexical shares {mix}; thresholds {thresholds}")
@@ -125,12 +126,28 @@ def train(
     elif stale.exists():
         stale.unlink()
     report = evaluate_network(tokenizer, network, artifact, data_dir, lexical=lexical)
-    settings = asdict(config)
+    settings = asdict(config) | {"lexical_c": strengths or config.lexical_c}
     if config.encoder_from is not None:
         settings["encoder_training"] = previous_training(Path(config.encoder_from))
     write_model_card(out_dir, data_dir, artifact, report, settings, n_corrections=len(corrections))
     log(f"wrote {out_dir}")
     return report
+
+
+def fit_lexical_channel(
+    examples: list[Example],
+    held_out: list[Example],
+    held_out_log_probs: dict[str, dict[str, np.ndarray]],
+    config: TrainConfig,
+    log: Log,
+) -> tuple[LexicalModel | None, dict[str, float]]:
+    """The n-gram channel (None with ``lexical=False``) and the C each task was fitted with."""
+    if not config.lexical:
+        return None, {}
+    if config.lexical_c is not None:
+        model = fit_lexical(examples, config.lexical_c, log)
+        return model, dict.fromkeys(model.tasks, config.lexical_c)
+    return fit_lexical_tuned(examples, held_out, held_out_log_probs, log=log)
 
 
 def train_encoder(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from classify.data import Example
-from classify.lexical import LexicalModel, mix_weight, mixed
+from classify.lexical import C_GRID, LexicalModel, combine, fit_lexical, mix_weight, mixed
 from classify.metrics import macro_f1
 
 SHARES = tuple(step / 20 for step in range(21))  # 0, 0.05, ... 1
@@ -80,6 +80,15 @@ class HeldOut:
                 shares[name] = best_share(*self.arrays(items, items[0].task))
         return shares
 
+    def mixed_log_loss(self, task: str, shares: dict[str, float]) -> float | None:
+        """Held-out log-loss of ``task``'s mixed probabilities (None without held-out examples of it)."""
+        items = [e for e in self.examples if e.task == task]
+        if not items or not self.lexical:
+            return None
+        encoder, lexical, labels = self.arrays(items, task)
+        weights = np.array([mix_weight(shares, task, e.lang) for e in items])[:, None]
+        return log_loss(mixed(encoder, lexical, weights), labels)
+
     def fit_thresholds(self, shares: dict[str, float]) -> dict[str, float]:
         """Macro-F1 thresholds of the binary tags on the mixed probabilities (0.5 without enough data)."""
         thresholds = {"complaint": 0.5, "insult": 0.5}
@@ -116,3 +125,39 @@ def plateau_threshold(gold: Sequence[int], scores: Sequence[float], slack: float
                 runs.append([threshold])
     widest = max(runs, key=len)
     return round(widest[len(widest) // 2], 2)
+
+
+def fit_lexical_tuned(
+    examples: Sequence[Example],
+    held_out: Sequence[Example],
+    encoder_log_probs: dict[str, dict[str, np.ndarray]],
+    grid: Sequence[float] = C_GRID,
+    log=print,
+) -> tuple[LexicalModel, dict[str, float]]:
+    """The lexical channel with each task's C chosen from ``grid`` on held-out data, and the chosen Cs.
+
+    One fit per C; each task keeps the fit whose mix with the encoder (shares fitted as in training) has the
+    lowest held-out log-loss, the quantity the shares are fitted by, so thresholds still come last. A task
+    whose loss does not depend on C (no held-out examples, or too few to fit a share) keeps
+    :data:`~classify.lexical.DEFAULT_C` when ``grid`` has it, else the first C.
+    """
+    from classify.lexical import DEFAULT_C
+
+    fits = {c: fit_lexical(examples, c, log) for c in grid}
+    losses: dict[str, dict[float, float]] = defaultdict(dict)
+    for c, model in fits.items():
+        held = HeldOut(held_out, encoder_log_probs, model)
+        shares = held.fit_shares()
+        for task in model.tasks:
+            loss = held.mixed_log_loss(task, shares)
+            if loss is not None:
+                losses[task][c] = loss
+    fallback = DEFAULT_C if DEFAULT_C in fits else grid[0]
+    tasks = sorted({task for model in fits.values() for task in model.tasks})
+    chosen = {}
+    for task in tasks:
+        varies = len(set(losses[task].values())) > 1  # not when the task's share is 0 for every C
+        chosen[task] = min(losses[task], key=losses[task].__getitem__) if varies else fallback
+        figures = ", ".join(f"C={c:g}: {loss:.4f}" for c, loss in sorted(losses[task].items()))
+        log(f"lexical {task}: held-out log-loss {figures or 'none'}; keeping C={chosen[task]:g}")
+    return combine({task: fits[c] for task, c in chosen.items()}), chosen

@@ -10,6 +10,7 @@ import pytest
 from classify.data import Example
 from classify.lexical import (
     BUCKETS,
+    DEFAULT_C,
     LEXICAL_FILE,
     Featurizer,
     LexicalModel,
@@ -18,20 +19,20 @@ from classify.lexical import (
     mix_weight,
     mixed,
 )
-from classify.tuning import best_share, plateau_threshold
+from classify.tuning import best_share, fit_lexical_tuned, plateau_threshold
 
 RUDE = ("Drecksladen", "Vollidiot", "Saftladen", "Idiotenverein", "Lügenpack")
 PLAIN = ("Bahnhof", "Fahrplan", "Wetter", "Kaffee", "Zugbegleiter")
 
 
-def _offense_examples() -> list[Example]:
+def _offense_examples(n: int = 30) -> list[Example]:
     examples = []
-    for i in range(30):
+    for i in range(n):
         rude, plain = RUDE[i % len(RUDE)], PLAIN[i % len(PLAIN)]
         for word, label in ((rude, 1), (plain, 0)):
             examples.append(Example(f"Das ist ein {word}, Nr. {i}", "de", "offense", label, "germeval2018"))
     sentiments = [("furchtbar spät", 0), ("ganz normal", 1), ("wunderbar pünktlich", 2)]
-    for i in range(30):
+    for i in range(n):
         text, label = sentiments[i % 3]
         examples.append(Example(f"Zug {i} war {text}", "de", "sentiment", label, "germeval2017_db"))
     return examples
@@ -99,6 +100,15 @@ def test_mix_weight_prefers_the_language_then_the_task() -> None:
     assert mix_weight(weights, "sentiment", "de") == 0.0
 
 
+def test_word_table_scores_each_word_as_if_alone(model: LexicalModel) -> None:
+    texts = ["Drecksladen und DRECKSLADEN", "so ein drecksladen", "Fahrplan"]
+    tables = model.word_table(texts)
+    alone = model.word_scores("Drecksladen", "offense", 1)[(0, 11)]
+    assert tables[0].scores("offense", 1) == pytest.approx({(0, 11): alone, (16, 27): alone})
+    assert tables[1].scores("offense", 1)[(7, 18)] == pytest.approx(alone), "case does not change a push"
+    assert tables[2].scores("offense", 0) == pytest.approx(model.word_scores("Fahrplan", "offense", 0))
+
+
 def test_mixer_interpolates_between_the_channels(model: LexicalModel) -> None:
     texts, langs = ["Ihr Vollidiot", "Ihr Vollidiot"], ["de", "en"]
     lexical = np.exp(model.log_probs(texts, langs)["offense"])
@@ -111,6 +121,29 @@ def test_mixer_interpolates_between_the_channels(model: LexicalModel) -> None:
     assert half.sum() == pytest.approx(1.0) and 0.1 < half[0, 1] < lexical[0, 1]
     topic = np.log(np.full((1, 8), 1 / 8))
     assert only_lexical.mix("topic", [0], topic) == pytest.approx(np.full((1, 8), 1 / 8))
+
+
+def test_each_task_can_have_its_own_regularisation(model: LexicalModel) -> None:
+    strong = fit_lexical(_offense_examples(), {"offense": 0.01}, log=lambda _: None)
+    assert np.abs(strong.weights["offense"]).sum() < 0.1 * np.abs(model.weights["offense"]).sum()
+    assert strong.weights["sentiment"] == pytest.approx(model.weights["sentiment"]), "default C"
+
+
+def test_tuned_fit_keeps_per_task_the_c_with_the_lowest_held_out_loss() -> None:
+    examples = _offense_examples(120)
+    fit = [e for k, e in enumerate(examples) if k // 2 % 2 == 0]  # offense comes in (rude, plain) pairs
+    held_out = [e for k, e in enumerate(examples) if k // 2 % 2 == 1]
+    # An uninformative encoder: the mix can only be as good as the lexical fit it takes.
+    uniform = {e.text: {"offense": np.log([0.5, 0.5]), "sentiment": np.log([1 / 3] * 3)} for e in held_out}
+    lines: list[str] = []
+    tuned, chosen = fit_lexical_tuned(fit, held_out, uniform, grid=(0.001, 10.0), log=lines.append)
+    assert chosen == {"offense": 10.0, "sentiment": 10.0}, "a near-constant model (C=0.001) loses on log-loss"
+    best = fit_lexical(fit, 10.0, log=lambda _: None)
+    assert tuned.weights["offense"] == pytest.approx(best.weights["offense"])
+    assert any(line.startswith("lexical offense: held-out log-loss C=0.001:") for line in lines)
+    untuned, fallback = fit_lexical_tuned(fit, [], {}, grid=(1.0, DEFAULT_C), log=lambda _: None)
+    assert fallback == {"offense": DEFAULT_C, "sentiment": DEFAULT_C}, "no held-out data: the default C"
+    assert set(untuned.tasks) == {"offense", "sentiment"}
 
 
 def test_best_share_follows_the_better_channel() -> None:

@@ -11,6 +11,7 @@ from classify_factories import tiny_datasets
 from classify import Tagger, TagResult
 from classify.data import DataError, corrections_to_examples
 from classify.evaluate import evaluate, format_report
+from classify.lexical import C_GRID
 from classify.metrics import germeval2018_f1, macro_f1, micro_f1
 from classify.tagger import merge_thresholds
 from classify.train import TrainConfig, is_not_worse, promote_if_not_worse, train
@@ -201,6 +202,8 @@ def test_lexical_only_run_keeps_the_encoder_and_refits_the_rest(tmp_path: Path) 
     assert card["trained_layers"] == ["encoder.layer.5"] and card["reviewer_corrections"] == 1
     assert card["training"]["encoder_training"]["unfreeze_layers"] == 1
     assert card["lexical_sha256"] and card["lexical_shares"] == {}, "too few held-out texts to fit a share"
+    assert set(card["training"]["lexical_c"]) == {"complaint", "offense"}, "each task's C is on the card"
+    assert set(card["training"]["lexical_c"].values()) <= set(C_GRID)
     again = TrainConfig(encoder_from=str(tmp_path / "quick"), validation_fraction=0.3)
     train(data_dir, tmp_path / "again", config=again, log=lambda _: None)
     card = json.loads((tmp_path / "again" / "model_card.json").read_text(encoding="utf-8"))
