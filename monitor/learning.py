@@ -1,15 +1,19 @@
 """Learning from reviewers: retrain on their corrections and promote the model when it is not worse.
 
 ``complaintwatch train`` and the bot's ``learn`` job both call :func:`retrain`. The job refits only the
-n-gram channel, its shares and the thresholds on top of the active encoder (about a minute on two cores),
-and only when the active model has not yet seen ``[classifier] retrain_min_corrections`` of the corrections
-stored now. A promoted model reaches the running bot at its next classification run.
+n-gram channel, its shares and the thresholds on top of the active encoder (about ten minutes on two
+cores, most of it three fits of the channel and two dev evaluations), and only when the active model has
+not yet seen ``[classifier] retrain_min_corrections`` of the corrections stored now. A candidate the dev
+gate refused is remembered (``var/models/refused.json``), so the job waits for that many corrections more
+before it tries again instead of refitting the same data every interval. A promoted model reaches the
+running bot at its next classification run.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +30,7 @@ from monitor.tagging import TRAINABLE_FIELDS, active_artifacts
 
 log = logging.getLogger(__name__)
 Log = Callable[[str], None]
+REFUSED_FILE = "refused.json"  # in var/models: the corrections the last refused candidate was trained on
 
 
 @dataclass(frozen=True)
@@ -97,14 +102,47 @@ def train_data_dir(config: Config) -> Path | None:
     return path
 
 
+def stored_corrections(store: Store) -> int:
+    """Distinct corrected (post, field) pairs stored now."""
+    corrected = _trainable_labels(Label.mention_id, Label.field).group_by(Label.mention_id, Label.field)
+    with store.session() as session:
+        return session.scalar(select(func.count()).select_from(corrected.subquery())) or 0
+
+
 def unseen_corrections(config: Config, store: Store) -> int:
     """Corrections stored now that the active model was not trained on (by its model card's count)."""
     card = active_artifacts(config) / "model_card.json"
     seen = json.loads(card.read_text(encoding="utf-8")).get("reviewer_corrections", 0) if card.exists() else 0
-    corrected = _trainable_labels(Label.mention_id, Label.field).group_by(Label.mention_id, Label.field)
-    with store.session() as session:
-        stored = session.scalar(select(func.count()).select_from(corrected.subquery())) or 0
-    return max(stored - int(seen), 0)
+    return max(stored_corrections(store) - int(seen), 0)
+
+
+def remember_refusal(config: Config, corrections: int) -> None:
+    """Record that a candidate trained on ``corrections`` lost to the model active now (atomic write)."""
+    path = config.base_dir / "var" / "models" / REFUSED_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"active": str(active_artifacts(config).resolve()), "corrections": corrections}
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def refused_corrections(config: Config) -> int:
+    """Corrections of the last refused candidate, while the model it lost to is still active (else 0)."""
+    path = config.base_dir / "var" / "models" / REFUSED_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0  # none yet, or unreadable: at worst one needless refit
+    if not isinstance(record, dict) or record.get("active") != str(active_artifacts(config).resolve()):
+        return 0
+    return int(record.get("corrections", 0))
+
+
+def untried_corrections(config: Config, store: Store) -> int:
+    """Unseen corrections that no refused candidate has been trained on either."""
+    return min(
+        unseen_corrections(config, store), max(stored_corrections(store) - refused_corrections(config), 0)
+    )
 
 
 def learn_from_reviews(config: Config, store: Store) -> str:
@@ -115,12 +153,17 @@ def learn_from_reviews(config: Config, store: Store) -> str:
     if data_dir is None:
         return "retraining is off ([classifier] train_data is empty)"
     wanted = config.settings.classifier.retrain_min_corrections
-    unseen = unseen_corrections(config, store)
-    if unseen < wanted:
-        return f"{unseen} new correction(s); retraining waits for {wanted}"
+    untried = untried_corrections(config, store)
+    if untried < wanted:
+        return f"{untried} new correction(s); retraining waits for {wanted}"
     model = config.settings.classifier.model or None
     quick = TrainConfig(model=model, encoder_from=str(active_artifacts(config)))
     result = retrain(config, store, data_dir, quick)
     shutil.rmtree(result.candidate, ignore_errors=True)  # promoted: copied into the versions; else: worse
-    outcome = "promoted" if result.promoted else "kept the active model (the candidate was worse on dev)"
-    return f"retrained on {result.corrections} correction(s): {outcome}"
+    if result.promoted:
+        return f"retrained on {result.corrections} correction(s): promoted"
+    remember_refusal(config, result.corrections)
+    return (
+        f"retrained on {result.corrections} correction(s): kept the active model (the candidate was worse "
+        f"on dev); the next try waits for {wanted} more"
+    )
