@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from classify.data import Example
-from classify.lexical import C_GRID, LexicalModel, combine, fit_lexical, mix_weight, mixed
+from classify.lexical import C_GRID, DEFAULT_C, LexicalModel, combine, fit_lexical, mix_weight, mixed
 from classify.metrics import macro_f1
 
 SHARES = tuple(step / 20 for step in range(21))  # 0, 0.05, ... 1
@@ -141,8 +141,6 @@ def fit_lexical_tuned(
     whose loss does not depend on C (no held-out examples, or too few to fit a share) keeps
     :data:`~classify.lexical.DEFAULT_C` when ``grid`` has it, else the first C.
     """
-    from classify.lexical import DEFAULT_C
-
     fits = {c: fit_lexical(examples, c, log) for c in grid}
     losses: dict[str, dict[float, float]] = defaultdict(dict)
     for c, model in fits.items():

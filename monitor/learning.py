@@ -109,11 +109,17 @@ def stored_corrections(store: Store) -> int:
         return session.scalar(select(func.count()).select_from(corrected.subquery())) or 0
 
 
-def unseen_corrections(config: Config, store: Store) -> int:
-    """Corrections stored now that the active model was not trained on (by its model card's count)."""
+def seen_by_active(config: Config) -> int:
+    """Corrections the active model was trained on (its model card's count)."""
     card = active_artifacts(config) / "model_card.json"
-    seen = json.loads(card.read_text(encoding="utf-8")).get("reviewer_corrections", 0) if card.exists() else 0
-    return max(stored_corrections(store) - int(seen), 0)
+    if not card.exists():
+        return 0
+    return int(json.loads(card.read_text(encoding="utf-8")).get("reviewer_corrections", 0))
+
+
+def unseen_corrections(config: Config, store: Store) -> int:
+    """Corrections stored now that the active model was not trained on."""
+    return max(stored_corrections(store) - seen_by_active(config), 0)
 
 
 def remember_refusal(config: Config, corrections: int) -> None:
@@ -140,9 +146,8 @@ def refused_corrections(config: Config) -> int:
 
 def untried_corrections(config: Config, store: Store) -> int:
     """Unseen corrections that no refused candidate has been trained on either."""
-    return min(
-        unseen_corrections(config, store), max(stored_corrections(store) - refused_corrections(config), 0)
-    )
+    tried = max(seen_by_active(config), refused_corrections(config))
+    return max(stored_corrections(store) - tried, 0)
 
 
 def learn_from_reviews(config: Config, store: Store) -> str:
