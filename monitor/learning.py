@@ -26,7 +26,7 @@ from sqlalchemy import Select, func, select
 from monitor.config import Config, ConfigError
 from monitor.store import Store
 from monitor.store.models import Label, Mention
-from monitor.tagging import TRAINABLE_FIELDS, active_artifacts
+from monitor.tagging import TRAINABLE_FIELDS, active_artifacts, models_dir
 
 log = logging.getLogger(__name__)
 Log = Callable[[str], None]
@@ -75,11 +75,11 @@ def retrain(
     reviews = review_records(store) if include_reviews else []
     log(f"{len(reviews)} reviewer correction(s) included")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    candidate = out or config.base_dir / "var" / "models" / stamp
+    candidate = out or models_dir(config) / stamp
     train(data_dir, candidate, extra_records=reviews, config=train_config, log=log)
     promoted = False
     if promote:
-        target = config.base_dir / "var" / "models" / "active"
+        target = models_dir(config) / "active"
         current = active_artifacts(config)
         if current != target and current.is_dir() and not target.exists():
             install_artifact(current, target)  # compare against what is active now, not against nothing
@@ -124,7 +124,7 @@ def unseen_corrections(config: Config, store: Store) -> int:
 
 def remember_refusal(config: Config, corrections: int) -> None:
     """Record that a candidate trained on ``corrections`` lost to the model active now (atomic write)."""
-    path = config.base_dir / "var" / "models" / REFUSED_FILE
+    path = models_dir(config) / REFUSED_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"active": str(active_artifacts(config).resolve()), "corrections": corrections}
     partial = path.with_name(path.name + ".partial")
@@ -134,7 +134,7 @@ def remember_refusal(config: Config, corrections: int) -> None:
 
 def refused_corrections(config: Config) -> int:
     """Corrections of the last refused candidate, while the model it lost to is still active (else 0)."""
-    path = config.base_dir / "var" / "models" / REFUSED_FILE
+    path = models_dir(config) / REFUSED_FILE
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):

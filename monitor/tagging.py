@@ -16,6 +16,11 @@ from monitor.config import Config
 TRAINABLE_FIELDS = ("complaint", "topic", "insult", "sentiment")
 
 
+def models_dir(config: Config) -> Path:
+    """``var/models`` next to the config: trained candidates, the ``active`` link and its versions."""
+    return config.base_dir / "var" / "models"
+
+
 def active_artifacts(config: Config | None) -> Path:
     from classify.tagger import ARTIFACTS_DIR
 
@@ -25,7 +30,7 @@ def active_artifacts(config: Config | None) -> Path:
     if configured:
         path = Path(configured)
         return path if path.is_absolute() else config.base_dir / path
-    local = config.base_dir / "var" / "models" / "active"
+    local = models_dir(config) / "active"
     return local if (local / "tagger.json").exists() else ARTIFACTS_DIR
 
 
