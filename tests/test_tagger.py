@@ -275,3 +275,12 @@ def test_an_encoder_only_candidate_does_not_inherit_the_old_ngram_channel(tmp_pa
     assert promote_if_not_worse(candidate, active, tiny_datasets(tmp_path / "data"), log=lambda _: None)
     assert not (active / "lexical.safetensors").exists()
     assert Tagger.load(artifacts=active).lexical is None
+
+
+def test_train_cli_defaults_are_the_committed_recipe() -> None:
+    from monitor.cli import cli
+
+    defaults = TrainConfig()
+    options = {param.name: param.default for param in cli.commands["train"].params}
+    for name in ("unfreeze_layers", "epochs", "embedding_rank"):
+        assert options[name] == getattr(defaults, name), f"--{name.replace('_', '-')} drifted"
