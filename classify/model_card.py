@@ -46,6 +46,7 @@ def write_model_card(
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "base_model": artifact.base_model,
         "trained_layers": artifact.trained_layers,
+        "embedding_rank": artifact.embedding_rank,
         "weights_sha256": file_sha256(out_dir / WEIGHTS_FILE),
         "lexical_sha256": file_sha256(out_dir / LEXICAL_FILE) if (out_dir / LEXICAL_FILE).exists() else None,
         "lexical_shares": artifact.mix,
@@ -66,6 +67,10 @@ def write_model_card(
     return card
 
 
+def _embedding_line(rank: int) -> str:
+    return f"rank {rank} (merged into the embedding table at load)" if rank else "none (embeddings frozen)"
+
+
 def render_markdown(card: dict) -> str:
     """The human-readable card."""
     lines = [
@@ -74,6 +79,7 @@ def render_markdown(card: dict) -> str:
         f"* Date: {card['date']}",
         f"* Base encoder: `{card['base_model']}` (weights from the installed package, not stored here)",
         f"* Fine-tuned layers stored here: {', '.join(card['trained_layers']) or 'none (frozen encoder)'}",
+        f"* Word-piece embedding correction stored here: {_embedding_line(card.get('embedding_rank', 0))}",
         f"* Heads: {', '.join(f'{t} ({len(c)} classes)' for t, c in card['tasks'].items())}",
         f"* Lexical channel: {_lexical_line(card)}",
         f"* Thresholds: {card['thresholds']} ({card['threshold_tuning']})",

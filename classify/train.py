@@ -5,7 +5,8 @@ Two regimes share one code path for data, thresholds, evaluation and the model c
 * ``unfreeze_layers=0``: the encoder stays frozen; pooled sentence vectors are computed once and only the
   linear heads are trained (minutes on a CPU).
 * ``unfreeze_layers=k``: the top ``k`` transformer layers are fine-tuned with the heads, multi-task (one
-  task per batch, batches of all tasks interleaved). Only those layers and the heads are saved.
+  task per batch, batches of all tasks interleaved), with a low-rank correction of the word-piece
+  embeddings (``embedding_rank``). Only those layers, the correction and the heads are saved.
 
 After the encoder, the character n-gram channel (``classify.lexical``) is fitted on the same examples; with
 ``encoder_from`` only that channel is refitted over an existing artifact's encoder.

@@ -43,19 +43,26 @@ def _states(folder: Path, merge: bool, texts: list[str]) -> torch.Tensor:
         return network.token_states(batch.input_ids, batch.attention_mask)
 
 
-@pytest.mark.slow
-def test_a_trained_correction_is_stored_small_and_loaded_merged(tmp_path: Path) -> None:
-    data_dir = tiny_datasets(tmp_path / "data")
+def _train_with_a_correction(data_dir: Path, out: Path) -> None:
+    """Two steps with a rank-4 correction, its learning rate high enough to move it visibly."""
     config = TrainConfig(
         unfreeze_layers=1, epochs=1, max_steps=2, embedding_rank=4, embedding_lr=0.05, validation_fraction=0.3
     )
-    train(data_dir, tmp_path / "out", config=config, log=lambda _: None)
+    train(data_dir, out, config=config, log=lambda _: None)
+
+
+@pytest.mark.slow
+def test_a_trained_correction_is_stored_small_and_loaded_merged(tmp_path: Path) -> None:
+    _train_with_a_correction(tiny_datasets(tmp_path / "data"), tmp_path / "out")
     stored = load_file(str(tmp_path / "out" / "weights.safetensors"))
     assert stored[DELTA_A].shape == (30522, 4) and stored[DELTA_B].shape == (4, 384)
     assert bool(stored[DELTA_A].float().abs().sum() > 0), "the correction was trained"
     assert not any(".base." in key for key in stored), "the frozen embedding table is not stored"
     tagger_json = json.loads((tmp_path / "out" / "tagger.json").read_text(encoding="utf-8"))
     assert tagger_json["embedding_rank"] == 4
+    card = json.loads((tmp_path / "out" / "model_card.json").read_text(encoding="utf-8"))
+    assert card["embedding_rank"] == 4
+    assert "embedding correction stored here: rank 4" in (tmp_path / "out" / "MODEL_CARD.md").read_text()
     texts = ["Der Zugbegleiter war unfreundlich", "my parcel is late"]
     merged, separate = _states(tmp_path / "out", True, texts), _states(tmp_path / "out", False, texts)
     assert torch.allclose(merged, separate, atol=1e-4), "merging does not change what the encoder computes"
@@ -76,10 +83,7 @@ def test_rank_zero_keeps_the_embeddings_frozen_and_stores_no_correction(tmp_path
 @pytest.mark.slow
 def test_a_lexical_only_run_keeps_the_correction(tmp_path: Path) -> None:
     data_dir = tiny_datasets(tmp_path / "data")
-    first = TrainConfig(
-        unfreeze_layers=1, epochs=1, max_steps=2, embedding_rank=4, embedding_lr=0.05, validation_fraction=0.3
-    )
-    train(data_dir, tmp_path / "first", config=first, log=lambda _: None)
+    _train_with_a_correction(data_dir, tmp_path / "first")
     quick = TrainConfig(encoder_from=str(tmp_path / "first"), validation_fraction=0.3)
     train(data_dir, tmp_path / "quick", config=quick, log=lambda _: None)
     before, after = (load_file(str(tmp_path / d / "weights.safetensors")) for d in ("first", "quick"))
