@@ -84,6 +84,11 @@ class EmbeddingDelta(nn.Module):
         return self.base
 
 
+def is_embedding_correction(name: str) -> bool:
+    """Whether a parameter name is one of an :class:`EmbeddingDelta`'s two trained factors."""
+    return name.endswith((".delta_a", ".delta_b"))
+
+
 def add_embedding_delta(network: MultiTaskModel, rank: int) -> None:
     """Give the encoder's word-piece embedding a trainable rank-``rank`` correction (0: leave it alone)."""
     if rank > 0:
@@ -184,7 +189,7 @@ def trained_state(model: MultiTaskModel, trained_layers: list[str]) -> dict[str,
     state = {}
     for name, tensor in model.state_dict().items():
         in_layer = any(name.startswith(f"encoder.{p}.") for p in trained_layers)
-        if in_layer or name.startswith("heads.") or name.endswith((".delta_a", ".delta_b")):
+        if in_layer or name.startswith("heads.") or is_embedding_correction(name):
             state[name] = tensor.detach().to(torch.float32).contiguous()
     return state
 

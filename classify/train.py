@@ -45,6 +45,7 @@ from classify.model import (
     MultiTaskModel,
     add_embedding_delta,
     embedding_rank,
+    is_embedding_correction,
     load_artifacts,
     load_encoder,
     save_artifacts,
@@ -386,8 +387,8 @@ def fine_tune(
         cache = LowerLayerCache(tokenizer, network, first, config.max_tokens, log)
     cache.fill([e.text for e in examples])
     trainable = [(n, p) for n, p in network.encoder.named_parameters() if p.requires_grad]
-    correction = [p for n, p in trainable if n.endswith((".delta_a", ".delta_b"))]
-    layer_params = [p for n, p in trainable if not n.endswith((".delta_a", ".delta_b"))]
+    correction = [p for n, p in trainable if is_embedding_correction(n)]
+    layer_params = [p for n, p in trainable if not is_embedding_correction(n)]
     optimiser = torch.optim.AdamW(
         [
             {"params": layer_params, "lr": config.encoder_lr},
