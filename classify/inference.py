@@ -72,22 +72,34 @@ def predict(
             task: (mixer.mix(task, indices, values) if mixer is not None else np.exp(values)).tolist()
             for task, values in log_probs.items()
         }
-        if explain is not None and mixer is not None:
-            mixer.prepare_evidence(indices)
-        for row, index in enumerate(indices):
-            prediction = Prediction(
-                {task: values[row] for task, values in probs.items()}, batch.truncated[row]
+        predictions = [
+            Prediction({task: values[row] for task, values in probs.items()}, batch.truncated[row])
+            for row in range(len(indices))
+        ]
+        decisions = [
+            list(explain(index, prediction.probs)) if explain is not None else []
+            for index, prediction in zip(indices, predictions, strict=True)
+        ]
+        if mixer is not None:
+            # Word evidence only for the texts that have a decision the n-gram channel had a share in
+            # (most posts are neither complaints nor insults).
+            mixer.prepare_evidence(
+                [i for i, wanted in zip(indices, decisions, strict=True) if _uses_lexical(mixer, i, wanted)]
             )
-            if explain is not None:
-                for task, cls in explain(index, prediction.probs):
-                    lexical = None
-                    if mixer is not None and mixer.share(index, task) > 0:
-                        lexical = (mixer.share(index, task), mixer.word_scores(index, task, cls))
-                    prediction.evidence[task] = _evidence(
-                        network, states, batch, row, task, cls, texts[index], top_k, lexical
-                    )
+        for row, (index, prediction) in enumerate(zip(indices, predictions, strict=True)):
+            for task, cls in decisions[row]:
+                lexical = None
+                if mixer is not None and mixer.share(index, task) > 0:
+                    lexical = (mixer.share(index, task), mixer.word_scores(index, task, cls))
+                prediction.evidence[task] = _evidence(
+                    network, states, batch, row, task, cls, texts[index], top_k, lexical
+                )
             results[index] = prediction
     return [result for result in results if result is not None]
+
+
+def _uses_lexical(mixer: Mixer, index: int, decisions: Sequence[tuple[str, int]]) -> bool:
+    return any(mixer.share(index, task) > 0 for task, _ in decisions)
 
 
 def _evidence(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 
 from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
@@ -47,12 +48,27 @@ def detect_lang(text: str) -> str:
 
     Posts with no letters left after cleaning (emoji only, numbers, a bare link) are ``"und"``.
     """
+    return detect_langs([text])[0]
+
+
+def detect_langs(texts: Sequence[str]) -> list[str]:
+    """:func:`detect_lang` of each text; lingua spreads a batch over the CPU cores."""
+    prepared = [_prepared(text) for text in texts]
+    todo = [(index, text) for index, text in enumerate(prepared) if text is not None]
+    found = _get_detector().detect_languages_in_parallel_of([text for _, text in todo])
+    codes = [UNDETERMINED] * len(texts)
+    for (index, _), language in zip(todo, found, strict=True):
+        if language is not None:
+            codes[index] = language.iso_code_639_1.name.lower()
+    return codes
+
+
+def _prepared(text: str) -> str | None:
+    """The part of ``text`` the detector reads, or None when it holds no letters."""
     if not isinstance(text, str):
         raise TypeError(f"detect_lang: text must be str, got {type(text).__name__}")
     cleaned = clean_for_langid(text[: _MAX_CHARS * 2])[:_MAX_CHARS]
     if not any(char.isalpha() for char in cleaned):
-        return UNDETERMINED
+        return None
     # Lone surrogates cannot cross into Rust as UTF-8; they carry no language anyway.
-    cleaned = cleaned.encode("utf-8", "replace").decode("utf-8")
-    language = _get_detector().detect_language_of(cleaned)
-    return language.iso_code_639_1.name.lower() if language is not None else UNDETERMINED
+    return cleaned.encode("utf-8", "replace").decode("utf-8")

@@ -21,7 +21,7 @@ from pathlib import Path
 from classify.batching import CHAR_WINDOW, clean_for_tokenizer
 from classify.evaluate import decision_threshold
 from classify.inference import Prediction, bf16_supported, predict
-from classify.langid import detect_lang
+from classify.langid import detect_langs
 from classify.legal import THRESHOLD as CUE_THRESHOLD
 from classify.legal import legal_cues
 from classify.lexical import LEXICAL_FILE, LexicalModel, Mixer
@@ -150,10 +150,7 @@ class Tagger:
             else:
                 results[index] = refused(reason)
         cleaned = [clean_for_tokenizer(texts[i]) for i in valid]
-        languages = [
-            self._language(text, None if langs is None else langs[i])
-            for i, text in zip(valid, cleaned, strict=True)
-        ]
+        languages = self._languages(cleaned, [None if langs is None else langs[i] for i in valid])
         predictions = predict(
             self.tokenizer,
             self.network,
@@ -168,8 +165,13 @@ class Tagger:
             results[index] = self._compose(text, lang, predictions[slot], contacts)
         return [result for result in results if result is not None]
 
-    def _language(self, text: str, given: str | None) -> str:
-        return (given or "").strip().lower() or detect_lang(text[:CHAR_WINDOW]) or UNKNOWN_LANG
+    def _languages(self, texts: Sequence[str], given: Sequence[str | None]) -> list[str]:
+        """The given language of each text, else the detected one."""
+        languages = [(lang or "").strip().lower() for lang in given]
+        unknown = [slot for slot, lang in enumerate(languages) if not lang]
+        for slot, lang in zip(unknown, detect_langs([texts[s][:CHAR_WINDOW] for s in unknown]), strict=True):
+            languages[slot] = lang or UNKNOWN_LANG
+        return languages
 
     def _decisions_to_explain(self, probs: dict[str, list[float]], lang: str) -> list[tuple[str, int]]:
         decisions = []

@@ -7,25 +7,36 @@ import threading
 import pytest
 
 from classify import langid
-from classify.langid import LANGUAGES, UNDETERMINED, clean_for_langid, detect_lang
+from classify.langid import LANGUAGES, UNDETERMINED, clean_for_langid, detect_lang, detect_langs
+
+SHORT_POSTS = [
+    ("Seit heute früh kein Strom in der ganzen Straße. Gibt es eine Störung?", "de"),
+    ("Ich schalte jetzt meinen Anwalt ein.", "de"),
+    ("@Kurierkiste Paket liegt seit 5 Tagen in der Filiale nebenan", "de"),
+    ("Internet down again in the whole building. Any ETA?", "en"),
+    ("See you in court @ParcelPine", "en"),
+    ("#fail your app logged me out again https://t.co/abc123", "en"),
+    ("Le train est encore en retard, c'est inadmissible.", "fr"),
+    ("El paquete nunca llegó y nadie responde.", "es"),
+    ("Посылка так и не пришла, поддержка молчит.", "ru"),
+]
 
 
-@pytest.mark.parametrize(
-    ("text", "lang"),
-    [
-        ("Seit heute früh kein Strom in der ganzen Straße. Gibt es eine Störung?", "de"),
-        ("Ich schalte jetzt meinen Anwalt ein.", "de"),
-        ("@Kurierkiste Paket liegt seit 5 Tagen in der Filiale nebenan", "de"),
-        ("Internet down again in the whole building. Any ETA?", "en"),
-        ("See you in court @ParcelPine", "en"),
-        ("#fail your app logged me out again https://t.co/abc123", "en"),
-        ("Le train est encore en retard, c'est inadmissible.", "fr"),
-        ("El paquete nunca llegó y nadie responde.", "es"),
-        ("Посылка так и не пришла, поддержка молчит.", "ru"),
-    ],
-)
+@pytest.mark.parametrize(("text", "lang"), SHORT_POSTS)
 def test_detects_the_language_of_short_posts(text: str, lang: str) -> None:
     assert detect_lang(text) == lang
+
+
+def test_a_batch_keeps_its_order_and_undetermined_posts() -> None:
+    texts = [text for text, _ in SHORT_POSTS]
+    batch = ["😂😂😂", *texts, "", "https://example.com/x"]
+    assert detect_langs(batch) == [
+        UNDETERMINED,
+        *(lang for _, lang in SHORT_POSTS),
+        UNDETERMINED,
+        UNDETERMINED,
+    ]
+    assert detect_langs([]) == []
 
 
 def test_handles_links_and_hashtag_signs_are_stripped() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from classify_factories import tiny_datasets
 from classify import Tagger, TagResult
 from classify.data import DataError, corrections_to_examples
 from classify.evaluate import evaluate, format_report
-from classify.lexical import C_GRID
+from classify.lexical import C_GRID, LexicalModel, WordTable
 from classify.metrics import germeval2018_f1, macro_f1, micro_f1
 from classify.tagger import merge_thresholds
 from classify.train import TrainConfig, is_not_worse, promote_if_not_worse, train
@@ -72,6 +73,33 @@ def test_evidence_points_at_whole_words(tagger: Tagger) -> None:
         word = text[span["start"] : span["end"]]
         assert word.strip() == word and word
         assert span["start"] == 0 or not text[span["start"] - 1].isalnum()
+
+
+class RecordingLexical(LexicalModel):
+    """The committed n-gram channel, noting which texts it was asked to score word by word."""
+
+    def __init__(self, model: LexicalModel):
+        super().__init__(model.weights, model.biases)
+        self.scored: list[str] = []
+
+    def word_table(self, texts: Sequence[str]) -> list[WordTable]:
+        self.scored += texts
+        return super().word_table(texts)
+
+
+def test_word_evidence_is_scored_only_for_texts_with_a_decision(
+    tagger: Tagger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tagger.lexical is not None
+    recording = RecordingLexical(tagger.lexical)
+    monkeypatch.setattr(tagger, "lexical", recording)
+    complaint = "@acme I have been waiting 3 weeks for my refund, customer service is useless, never replies"
+    chat = "Happy birthday to my little sister, have a wonderful day!"
+    flagged, plain = tagger.tag_batch([complaint, chat], langs=["en", "en"])
+    assert flagged.tags["complaint"] and not plain.tags["complaint"] and not plain.tags["insult"]
+    assert recording.scored == [complaint]
+    words = {complaint[s["start"] : s["end"]] for s in flagged.evidence["complaint"]}
+    assert words and all(word.isalnum() for word in words)
 
 
 def test_german_offensive_text_is_an_insult(tagger: Tagger) -> None:
