@@ -21,7 +21,7 @@ from pathlib import Path
 from classify.batching import CHAR_WINDOW, clean_for_tokenizer
 from classify.evaluate import decision_threshold
 from classify.inference import Prediction, bf16_supported, predict
-from classify.langid import detect_langs
+from classify.langid import UNDETERMINED, detect_langs
 from classify.legal import THRESHOLD as CUE_THRESHOLD
 from classify.legal import legal_cues
 from classify.lexical import LEXICAL_FILE, LexicalModel, Mixer
@@ -35,7 +35,7 @@ CUE_TAGS = ("legal_threat", "regulator", "defamation_risk")
 CUE_THRESHOLDS = {
     tag: CUE_THRESHOLD for tag in ("legal_threat", "regulator", "defamation_risk", "insult_cue")
 }
-UNKNOWN_LANG = "und"
+UNKNOWN_LANG = UNDETERMINED  # what language id says of a text it cannot judge
 
 
 @dataclass
@@ -166,11 +166,11 @@ class Tagger:
         return [result for result in results if result is not None]
 
     def _languages(self, texts: Sequence[str], given: Sequence[str | None]) -> list[str]:
-        """The given language of each text, else the detected one."""
+        """The given language of each text, else the detected one (``und`` when unknowable)."""
         languages = [(lang or "").strip().lower() for lang in given]
         unknown = [slot for slot, lang in enumerate(languages) if not lang]
         for slot, lang in zip(unknown, detect_langs([texts[s][:CHAR_WINDOW] for s in unknown]), strict=True):
-            languages[slot] = lang or UNKNOWN_LANG
+            languages[slot] = lang
         return languages
 
     def _decisions_to_explain(self, probs: dict[str, list[float]], lang: str) -> list[tuple[str, int]]:
