@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from classify.batching import encode, length_sorted_batches
 from classify.data import TASKS, Example, corrections_to_examples, load_split, weak_complaint_examples
@@ -73,6 +74,9 @@ class TrainConfig:
     # complaints (2026-11-22); 3e-4 gave the committed model.
     embedding_lr: float = 3e-4
     head_lr: float = 2e-3
+    # Fine-tuning ends on an exponential moving average of the weights (see fine_tune); 0: the last step's.
+    # 0.998 weighs about the last 500 of the recipe's 2,300 steps.
+    ema_decay: float = 0.998
     max_per_dataset: int | None = 3000  # fine-tuning: examples kept per (task, dataset), sampled once
     threads: int | None = None  # torch CPU threads; 1 is faster when other processes share the cores
     max_steps: int | None = None  # stop after this many optimiser steps (smoke runs)
@@ -377,7 +381,32 @@ def fine_tune(
     """Multi-task fine-tuning of the unfrozen top layers, the embedding correction (if any) and the heads.
 
     Without an embedding correction the frozen lower layers run once per text (:class:`LowerLayerCache`).
+
+    With ``ema_decay`` the network ends on an exponential moving average of its weights over the steps
+    (PyTorch's ``AveragedModel``). Why: one recipe's dev figures moved by 0.04 between two seeds (English
+    complaints, 2026-11-22); the average of the last few hundred steps sits nearer the middle of the minimum
+    than the last step, at no cost per post. With seeds 13 and 14 it lowered the encoder's held-out log-loss
+    of every head (complaint 0.376 to 0.344 and 0.379 to 0.353; README).
     """
+    average = None
+    if config.ema_decay:
+        average = AveragedModel(network, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay))
+    _optimise(tokenizer, network, examples, config, log, average)
+    if average is not None:
+        with torch.no_grad():
+            for parameter, averaged in zip(network.parameters(), average.module.parameters(), strict=True):
+                parameter.copy_(averaged)
+        log(f"weights: moving average over the steps (decay {config.ema_decay:g})")
+
+
+def _optimise(
+    tokenizer: object,
+    network: MultiTaskModel,
+    examples: Sequence[Example],
+    config: TrainConfig,
+    log: Log,
+    average: AveragedModel | None,
+) -> None:
     layers = transformer_layers(network.encoder)[1]
     cache: FullEncoderPass | LowerLayerCache
     if embedding_rank(network):
@@ -415,6 +444,8 @@ def fine_tune(
             optimiser.step()
             scheduler.step()
             steps += 1
+            if average is not None:
+                average.update_parameters(network)
             if steps % 50 == 0:
                 rate = steps / (time.monotonic() - started)
                 log(f"epoch {epoch + 1} step {steps}/{total} loss {loss.item():.3f} ({rate:.2f} steps/s)")

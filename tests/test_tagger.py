@@ -310,5 +310,5 @@ def test_train_cli_defaults_are_the_committed_recipe() -> None:
 
     defaults = TrainConfig()
     options = {param.name: param.default for param in cli.commands["train"].params}
-    for name in ("unfreeze_layers", "epochs", "embedding_rank"):
+    for name in ("unfreeze_layers", "epochs", "embedding_rank", "ema_decay"):
         assert options[name] == getattr(defaults, name), f"--{name.replace('_', '-')} drifted"

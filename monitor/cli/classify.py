@@ -104,6 +104,13 @@ def _data_dir(data: Path | None) -> Path:
     "the German figures drop).",
 )
 @click.option(
+    "--ema-decay",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.998,
+    show_default=True,
+    help="Fine-tuning ends on a moving average of the weights with this decay (0: the last step's weights).",
+)
+@click.option(
     "--lexical/--no-lexical",
     default=True,
     show_default=True,
@@ -135,6 +142,7 @@ def train(
     unfreeze_layers: int,
     epochs: int,
     embedding_rank: int,
+    ema_decay: float,
     lexical: bool,
     lexical_only: bool,
     out: Path | None,
@@ -152,6 +160,7 @@ def train(
         unfreeze_layers=unfreeze_layers,
         epochs=epochs,
         embedding_rank=embedding_rank,
+        ema_decay=ema_decay,
         lexical=lexical,
         encoder_from=str(active_artifacts(app.config)) if lexical_only else None,
     )
