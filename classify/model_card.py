@@ -35,8 +35,13 @@ def write_model_card(
     report: dict,
     train_config: dict,
     n_corrections: int = 0,
+    held_out: dict[str, dict[str, float]] | None = None,
 ) -> dict:
-    """Record base model, data files + SHA-256, labels, thresholds, dev figures, date; return the card."""
+    """Record base model, data files + SHA-256, labels, thresholds, dev figures, date; return the card.
+
+    ``held_out``: log-loss per task on the held-out slice of the train splits, of the encoder alone and of
+    the mix (``classify.tuning.HeldOut.log_losses``).
+    """
     files = {
         f"{path.parent.name}/{path.name}": file_sha256(path)
         for split in ("train", "dev")
@@ -60,6 +65,7 @@ def write_model_card(
             "airline_twitter_sentiment": AIRLINE_REASON_TOPIC,
             "germeval2017_db": DB_ASPECT_TOPIC,
         },
+        "held_out_log_loss": held_out or {},
         "dev_report": report,
     }
     (out_dir / CARD_JSON).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -95,6 +101,7 @@ def render_markdown(card: dict) -> str:
     lines += ["", "## Per language", "", "| language/task | n | macro-F1 | accuracy |", "|---|---|---|---|"]
     for key, row in card["dev_report"]["languages"].items():
         lines.append(f"| {key} | {row['n']} | {row['value']:.3f} | {row['accuracy']:.3f} |")
+    lines += _held_out_lines(card.get("held_out_log_loss") or {})
     lines += [
         "",
         "## Topic labels",
@@ -114,6 +121,23 @@ def render_markdown(card: dict) -> str:
     lines += [f"* `{name}` {digest}" for name, digest in card["data_files"].items()]
     lines += ["", "## Training settings", "", "```json", json.dumps(card["training"], indent=2), "```", ""]
     return "\n".join(lines)
+
+
+def _held_out_lines(losses: dict[str, dict[str, float]]) -> list[str]:
+    """The held-out log-loss table (none for a card written before it was recorded)."""
+    if not losses.get("encoder"):
+        return []
+    lines = [
+        "",
+        "## Held-out log-loss (slice of the train splits that training never saw; lower is better)",
+        "",
+        "| task | encoder alone | mixed |",
+        "|---|---|---|",
+    ]
+    for task, value in losses["encoder"].items():
+        mixed = losses.get("mixed", {}).get(task)
+        lines.append(f"| {task} | {value:.4f} | {'–' if mixed is None else f'{mixed:.4f}'} |")
+    return lines
 
 
 def _lexical_line(card: dict) -> str:

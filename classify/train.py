@@ -129,7 +129,8 @@ def train(
     held = HeldOut(held_out, held_out_log_probs, lexical)
     mix = held.fit_shares()
     thresholds = held.fit_thresholds(mix)
-    log(f"lexical shares {mix}; thresholds {thresholds}")
+    held_out_loss = held.log_losses(mix)
+    log(f"lexical shares {mix}; thresholds {thresholds}; held-out log-loss {held_out_loss}")
     artifact = ArtifactConfig(
         config.model or DEFAULT_MODEL,
         TASKS,
@@ -149,7 +150,9 @@ def train(
     settings = asdict(config) | {"lexical_c": strengths or config.lexical_c}
     if config.encoder_from is not None:
         settings["encoder_training"] = previous_training(Path(config.encoder_from))
-    write_model_card(out_dir, data_dir, artifact, report, settings, n_corrections=len(corrections))
+    write_model_card(
+        out_dir, data_dir, artifact, report, settings, n_corrections=len(corrections), held_out=held_out_loss
+    )
     log(f"wrote {out_dir}")
     return report
 

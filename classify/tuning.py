@@ -69,7 +69,7 @@ class HeldOut:
         if not self.lexical:
             return {}
         groups: dict[str, list[Example]] = defaultdict(list)
-        tasks = {task for row in self.lexical.values() for task in row}
+        tasks = self._lexical_tasks()
         for example in self.examples:
             if example.task in tasks:
                 groups[example.task].append(example)
@@ -88,6 +88,24 @@ class HeldOut:
         encoder, lexical, labels = self.arrays(items, task)
         weights = np.array([mix_weight(shares, task, e.lang) for e in items])[:, None]
         return log_loss(mixed(encoder, lexical, weights), labels)
+
+    def log_losses(self, shares: dict[str, float]) -> dict[str, dict[str, float]]:
+        """Held-out log-loss per task of the encoder alone and, with a lexical channel, of the mix.
+
+        The figure to compare two training recipes by: smooth, threshold-free, and on data neither saw.
+        """
+        report: dict[str, dict[str, float]] = {"encoder": {}, "mixed": {}}
+        for task in sorted({e.task for e in self.examples}):
+            items = [e for e in self.examples if e.task == task]
+            encoder = np.stack([self.encoder[e.text][task] for e in items])
+            report["encoder"][task] = round(log_loss(np.exp(encoder), np.array([e.label for e in items])), 4)
+            mixed_loss = self.mixed_log_loss(task, shares) if task in self._lexical_tasks() else None
+            if mixed_loss is not None:
+                report["mixed"][task] = round(mixed_loss, 4)
+        return report
+
+    def _lexical_tasks(self) -> set[str]:
+        return {task for row in self.lexical.values() for task in row}
 
     def fit_thresholds(self, shares: dict[str, float]) -> dict[str, float]:
         """Macro-F1 thresholds of the binary tags on the mixed probabilities (0.5 without enough data)."""

@@ -19,7 +19,7 @@ from classify.lexical import (
     mix_weight,
     mixed,
 )
-from classify.tuning import best_share, fit_lexical_tuned, plateau_threshold
+from classify.tuning import HeldOut, best_share, fit_lexical_tuned, plateau_threshold
 
 RUDE = ("Drecksladen", "Vollidiot", "Saftladen", "Idiotenverein", "Lügenpack")
 PLAIN = ("Bahnhof", "Fahrplan", "Wetter", "Kaffee", "Zugbegleiter")
@@ -144,6 +144,17 @@ def test_tuned_fit_keeps_per_task_the_c_with_the_lowest_held_out_loss() -> None:
     untuned, fallback = fit_lexical_tuned(fit, [], {}, grid=(1.0, DEFAULT_C), log=lambda _: None)
     assert fallback == {"offense": DEFAULT_C, "sentiment": DEFAULT_C}, "no held-out data: the default C"
     assert set(untuned.tasks) == {"offense", "sentiment"}
+
+
+def test_held_out_log_loss_of_the_encoder_alone_and_of_the_mix(model: LexicalModel) -> None:
+    held_out = [e for e in _offense_examples(10) if e.task == "offense"]
+    # An encoder that is sure and right: its own loss is small; a mix leaning on the lexical channel is not.
+    sure = {e.text: {"offense": np.log([0.1, 0.9] if e.label else [0.9, 0.1])} for e in held_out}
+    losses = HeldOut(held_out, sure, model).log_losses({"offense": 0.5})
+    assert losses["encoder"] == {"offense": pytest.approx(-np.log(0.9), abs=1e-4)}
+    assert set(losses["mixed"]) == {"offense"} and losses["mixed"]["offense"] != losses["encoder"]["offense"]
+    alone = HeldOut(held_out, sure, None).log_losses({})
+    assert alone["mixed"] == {} and alone["encoder"] == losses["encoder"], "no channel: nothing mixed"
 
 
 def test_best_share_follows_the_better_channel() -> None:

@@ -12,7 +12,7 @@ from classify_factories import tiny_datasets
 from classify import Tagger, TagResult
 from classify.data import DataError, corrections_to_examples
 from classify.evaluate import evaluate, format_report
-from classify.lexical import C_GRID, LexicalModel, WordTable
+from classify.lexical import C_GRID, LEXICAL_TASKS, LexicalModel, WordTable
 from classify.metrics import germeval2018_f1, macro_f1, micro_f1
 from classify.tagger import merge_thresholds
 from classify.train import TrainConfig, is_not_worse, promote_if_not_worse, train
@@ -200,6 +200,11 @@ def test_train_smoke_run_writes_a_loadable_artifact_and_promotes(tmp_path: Path)
     assert "complaints_preotiuc2019/complaint" in report["datasets"]
     card = json.loads((tmp_path / "candidate" / "model_card.json").read_text(encoding="utf-8"))
     assert card["reviewer_corrections"] == 1 and card["trained_layers"] == ["encoder.layer.5"]
+    held_out = card["held_out_log_loss"]
+    assert {"complaint", "offense"} <= set(held_out["encoder"])
+    assert set(held_out["mixed"]) <= set(LEXICAL_TASKS)
+    assert all(loss > 0 for loss in held_out["encoder"].values())
+    assert "## Held-out log-loss" in (tmp_path / "candidate" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert set(card["data_files"]) == {
         f"{d}/{s}.jsonl"
         for d in ("complaints_preotiuc2019", "germeval2018_offense")
