@@ -95,11 +95,12 @@ class HeldOut:
         The figure to compare two training recipes by: smooth, threshold-free, and on data neither saw.
         """
         report: dict[str, dict[str, float]] = {"encoder": {}, "mixed": {}}
+        lexical_tasks = self._lexical_tasks()
         for task in sorted({e.task for e in self.examples}):
             items = [e for e in self.examples if e.task == task]
             encoder = np.stack([self.encoder[e.text][task] for e in items])
             report["encoder"][task] = round(log_loss(np.exp(encoder), np.array([e.label for e in items])), 4)
-            mixed_loss = self.mixed_log_loss(task, shares) if task in self._lexical_tasks() else None
+            mixed_loss = self.mixed_log_loss(task, shares) if task in lexical_tasks else None
             if mixed_loss is not None:
                 report["mixed"][task] = round(mixed_loss, 4)
         return report
