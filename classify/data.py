@@ -7,6 +7,10 @@ Each dataset folder under ``data_dir`` holds ``train.jsonl`` and ``dev.jsonl`` (
 Topic labels come from two datasets whose categories are mapped onto our topics (documented in
 ``MODEL_CARD.md``): the airline tweets' ``negative_reason`` (English) and the GermEval 2017 Deutsche Bahn
 aspect categories of negative opinions (German).
+
+One dataset ships with the package (:data:`BUNDLED_DIR`): ``complaints_de_posts``, our own annotated German
+customer posts (complaint or not, with a topic), because none of the public sets has German complaint
+labels. A dataset of the same name under ``data_dir`` takes its place.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ DB_ASPECT_TOPIC = {
 
 DATASETS = (
     "complaints_preotiuc2019",
+    "complaints_de_posts",
     "airline_twitter_sentiment",
     "germeval2017_db",
     "germeval2018_offense",
@@ -121,13 +126,20 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Datasets shipped with the package (see the module docstring and ``annotated/README.md``).
+BUNDLED_DIR = Path(__file__).parent / "annotated"
+
+
 def dataset_files(data_dir: Path, split: str) -> list[Path]:
-    """The JSONL files of ``split`` for every known dataset present under ``data_dir``."""
-    return [
-        data_dir / name / f"{split}.jsonl"
-        for name in DATASETS
-        if (data_dir / name / f"{split}.jsonl").exists()
-    ]
+    """The JSONL files of ``split`` for every known dataset under ``data_dir`` or bundled with the package
+    (``data_dir``'s copy of a dataset wins)."""
+    files = []
+    for name in DATASETS:
+        for root in (data_dir, BUNDLED_DIR):
+            if (root / name / f"{split}.jsonl").exists():
+                files.append(root / name / f"{split}.jsonl")
+                break
+    return files
 
 
 def load_split(data_dir: Path, split: str) -> list[Example]:
@@ -171,6 +183,11 @@ def _examples_from(dataset: str, record: dict) -> list[Example]:
 
     if dataset == "complaints_preotiuc2019":
         return [make("complaint", _yes_no(record["label"] == "complaint"))]
+    if dataset == "complaints_de_posts":
+        out = [make("complaint", _yes_no(record["label"] == "complaint"))]
+        if labels.get("topic") is not None:
+            out.append(make("topic", TOPICS.index(labels["topic"])))
+        return out
     if dataset in ("germeval2018_offense", "germeval2019_offense"):
         return [make("offense", _yes_no(labels["coarse"] == "OFFENSE"))]
     if dataset == "olid_offenseval2019":

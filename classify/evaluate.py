@@ -3,6 +3,7 @@
 | dataset | task | official figure |
 |---|---|---|
 | complaints_preotiuc2019 | complaint | macro-F1 |
+| complaints_de_posts (our annotated German posts, bundled) | complaint, topic | macro-F1 |
 | germeval2018_offense, germeval2019_offense | insult (offense head) | harmonic mean of macro-P and macro-R |
 | olid_offenseval2019 | insult (offense head) | macro-F1 |
 | germeval2021_toxic | toxic | macro-F1 |
@@ -32,6 +33,7 @@ Metric = Callable[[Sequence[int], Sequence[int], int], float]
 
 OFFICIAL: dict[str, tuple[str, Metric]] = {
     "complaints_preotiuc2019": ("macro_f1", macro_f1),
+    "complaints_de_posts": ("macro_f1", macro_f1),
     "germeval2018_offense": ("germeval2018_f1", germeval2018_f1),
     "germeval2019_offense": ("germeval2018_f1", germeval2018_f1),
     "olid_offenseval2019": ("macro_f1", macro_f1),

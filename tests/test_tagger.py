@@ -207,7 +207,7 @@ def test_train_smoke_run_writes_a_loadable_artifact_and_promotes(tmp_path: Path)
     assert "## Held-out log-loss" in (tmp_path / "candidate" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert set(card["data_files"]) == {
         f"{d}/{s}.jsonl"
-        for d in ("complaints_preotiuc2019", "germeval2018_offense")
+        for d in ("complaints_preotiuc2019", "complaints_de_posts", "germeval2018_offense")
         for s in ("train", "dev")
     }
     [result] = Tagger.load(artifacts=tmp_path / "candidate").tag_batch(["my parcel is late"])
@@ -278,7 +278,8 @@ def test_evaluate_reports_each_benchmark_with_its_metric(tmp_path: Path, tagger:
     report = evaluate(tagger, tiny_datasets(tmp_path / "data"), log=None)
     assert report["datasets"]["complaints_preotiuc2019/complaint"]["metric"] == "macro_f1"
     assert report["datasets"]["germeval2018_offense/offense"]["metric"] == "germeval2018_f1"
-    assert set(report["languages"]) == {"en/complaint", "de/offense"}
+    assert report["datasets"]["complaints_de_posts/complaint"]["metric"] == "macro_f1", "the bundled set"
+    assert set(report["languages"]) == {"en/complaint", "de/complaint", "de/topic", "de/offense"}
     assert report["tagger_version"] == tagger.version
     assert "complaints_preotiuc2019/complaint" in format_report(report)
 
