@@ -234,7 +234,8 @@ def test_lexical_only_run_keeps_the_encoder_and_refits_the_rest(tmp_path: Path) 
     card = json.loads((tmp_path / "quick" / "model_card.json").read_text(encoding="utf-8"))
     assert card["trained_layers"] == ["encoder.layer.5"] and card["reviewer_corrections"] == 1
     assert card["training"]["encoder_training"]["unfreeze_layers"] == 1
-    assert card["lexical_sha256"] and card["lexical_shares"] == {}, "too few held-out texts to fit a share"
+    # The tiny sets leave too few held-out texts to fit a share; the bundled German complaints have enough.
+    assert card["lexical_sha256"] and set(card["lexical_shares"]) <= {"complaint", "complaint.de"}
     assert set(card["training"]["lexical_c"]) == {"complaint", "offense"}, "each task's C is on the card"
     assert set(card["training"]["lexical_c"].values()) <= set(C_GRID)
     again = TrainConfig(encoder_from=str(tmp_path / "quick"), validation_fraction=0.3)
