@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,8 +102,8 @@ class DataError(ValueError):
     """A dataset file or a correction record is malformed."""
 
 
-def read_jsonl(path: Path) -> Iterator[dict]:
-    """Yield the JSON objects of a JSONL file, naming file and line on a malformed line."""
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, object) for a JSONL file, naming file and line on a malformed line."""
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -114,7 +114,7 @@ def read_jsonl(path: Path) -> Iterator[dict]:
                 raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise DataError(f"{path}:{number}: expected an object with a string 'text'")
-            yield record
+            yield number, record
 
 
 def file_sha256(path: Path) -> str:
@@ -147,8 +147,11 @@ def load_split(data_dir: Path, split: str) -> list[Example]:
     examples: list[Example] = []
     for path in dataset_files(Path(data_dir), split):
         name = path.parent.name
-        for record in read_jsonl(path):
-            examples.extend(_examples_from(name, record))
+        for number, record in read_jsonl(path):
+            try:
+                examples.extend(_examples_from(name, record))
+            except DataError as exc:
+                raise DataError(f"{path}:{number}: {exc}") from exc
     return examples
 
 
@@ -176,32 +179,55 @@ def _yes_no(flag: bool) -> int:
 
 
 def _examples_from(dataset: str, record: dict) -> list[Example]:
-    text, lang, labels = record["text"], record.get("lang", "und"), record.get("labels") or {}
+    """The examples of one record of ``dataset``; :class:`DataError` names a missing or unknown label."""
+    labels = record.get("labels") or {}
+    if not isinstance(labels, dict):
+        raise DataError(f"'labels' must be an object, got {type(labels).__name__}")
+    try:
+        return _labelled_examples(dataset, record, labels)
+    except KeyError as exc:
+        field = exc.args[0] if exc.args[0] == "label" else f"labels.{exc.args[0]}"
+        raise DataError(f"a {dataset} record needs {field}") from exc
+
+
+def _class_index(classes: Sequence[object], value: object, field: str) -> int:
+    if value not in classes:
+        raise DataError(f"{field} value {value!r} is not one of {list(classes)}")
+    return list(classes).index(value)
+
+
+def _is_yes(value: object, yes: object, no: object, field: str) -> int:
+    """1 for ``yes``, 0 for ``no``; any other value is refused (a typo must not become a silent "no")."""
+    return _class_index((no, yes), value, field)
+
+
+def _labelled_examples(dataset: str, record: dict, labels: dict) -> list[Example]:
+    text, lang = record["text"], record.get("lang", "und")
 
     def make(task: str, label: int) -> Example:
         return Example(text, lang, task, label, dataset)
 
     if dataset == "complaints_preotiuc2019":
-        return [make("complaint", _yes_no(record["label"] == "complaint"))]
+        return [make("complaint", _is_yes(record["label"], "complaint", "not_complaint", "label"))]
     if dataset == "complaints_de_posts":
-        out = [make("complaint", _yes_no(record["label"] == "complaint"))]
+        out = [make("complaint", _is_yes(record["label"], "complaint", "not_complaint", "label"))]
         if labels.get("topic") is not None:
-            out.append(make("topic", TOPICS.index(labels["topic"])))
+            out.append(make("topic", _class_index(TOPICS, labels["topic"], "labels.topic")))
         return out
     if dataset in ("germeval2018_offense", "germeval2019_offense"):
-        return [make("offense", _yes_no(labels["coarse"] == "OFFENSE"))]
+        return [make("offense", _is_yes(labels["coarse"], "OFFENSE", "OTHER", "labels.coarse"))]
     if dataset == "olid_offenseval2019":
-        return [make("offense", _yes_no(labels["a"] == "OFF"))]
+        return [make("offense", _is_yes(labels["a"], "OFF", "NOT", "labels.a"))]
     if dataset == "germeval2021_toxic":
-        return [make("toxic", _yes_no(int(labels["toxic"]) == 1))]
+        return [make("toxic", _is_yes(str(labels["toxic"]), "1", "0", "labels.toxic"))]
     if dataset == "airline_twitter_sentiment":
-        out = [make("sentiment", TASKS["sentiment"].index(labels["sentiment"]))]
+        out = [make("sentiment", _class_index(TASKS["sentiment"], labels["sentiment"], "labels.sentiment"))]
         topic = AIRLINE_REASON_TOPIC.get(labels.get("negative_reason") or "")
         if topic is not None:
             out.append(make("topic", TOPICS.index(topic)))
         return out
     if dataset == "germeval2017_db":
-        out = [make("sentiment", TASKS["sentiment"].index(labels["sentiment"]))]
+        out = [make("sentiment", _class_index(TASKS["sentiment"], labels["sentiment"], "labels.sentiment"))]
         topic = _db_topic(labels.get("aspects") or [])
         if topic is not None:
             out.append(make("topic", TOPICS.index(topic)))

@@ -72,6 +72,7 @@ def load(path: Path | str | None = None, env: Mapping[str, str] | None = None) -
     locator = _Locator(config_path, text)
     settings = _build(Settings, raw, (), locator)
     _check_cross_references(settings, locator)
+    _check_destination_options(settings, locator)
     database_url = env.get(DATABASE_URL_ENV) or _resolve_sqlite_path(settings.database.url, config_path)
     secrets = _resolve_secrets(settings, env, locator)
     return Config(settings=settings, path=config_path, database_url=database_url, secrets=secrets)
@@ -128,7 +129,7 @@ class _Locator:
                 continue
             if re.match(rf"\s*\"?{re.escape(leaf)}\"?\s*=", line) and current in (section, ""):
                 return number
-        return None
+        return self._find(names[:-1])  # a key inside an inline table: the line of the table
 
 
 def _build(cls: type, raw: Any, keys: tuple[str | int, ...], locator: _Locator) -> Any:
@@ -207,6 +208,17 @@ def _check_cross_references(settings: Settings, locator: _Locator) -> None:
         if rule.destination and rule.destination not in destinations:
             where = locator.where(("routing", "rules", i, "destination"))
             raise ConfigError(f"{where}: unknown destination {rule.destination!r}")
+
+
+def _check_destination_options(settings: Settings, locator: _Locator) -> None:
+    """Options the routing reads before anything is sent (the senders check their own when they send)."""
+    for i, destination in enumerate(settings.destinations):
+        if "max_chars" not in destination.options:
+            continue
+        value = destination.options["max_chars"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            where = locator.where(("destinations", i, "options", "max_chars"))
+            raise ConfigError(f"{where}: expected a whole number of characters above 0, got {value!r}")
 
 
 def _unique(names: list[str], section: str, key: str, locator: _Locator) -> None:

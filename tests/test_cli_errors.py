@@ -97,3 +97,11 @@ def test_postgres_that_cannot_be_reached(tmp_path):
     config.write_text(BRAND_AND_REPLAY.format(url=url, options="{}"), encoding="utf-8")
     result = run_cli("--config", str(config), "db", "upgrade")
     assert_one_line_error(result, "cannot open database", "127.0.0.1")
+
+
+def test_a_bad_record_in_the_dev_data_is_named(tmp_path):
+    folder = tmp_path / "data" / "germeval2018_offense"
+    folder.mkdir(parents=True)
+    (folder / "dev.jsonl").write_text('{"text": "Hallo", "labels": {"coarse": "OFENSE"}}\n', "utf-8")
+    result = run_cli("evaluate", "--data", str(tmp_path / "data"), cwd=tmp_path)
+    assert_one_line_error(result, f"{folder / 'dev.jsonl'}:1: labels.coarse value 'OFENSE' is not one of")

@@ -62,6 +62,18 @@ def test_missing_required_key_and_unknown_brand(tmp_path):
         config_module.load(path, env={})
 
 
+def test_a_reply_accounts_max_chars_must_be_a_positive_whole_number(tmp_path):
+    head = '[[destinations]]\nname = "social"\nkind = "dm"\nurl = "https://social.example"\n'
+    for bad in ('"500"', "0", "true", "12.5"):
+        path = write(tmp_path, head + f"options = {{ max_chars = {bad} }}\n")
+        with pytest.raises(
+            ConfigError, match=r"config.toml:5: destinations\[0\].options.max_chars: expected a whole number"
+        ):
+            config_module.load(path, env={})
+    config = config_module.load(write(tmp_path, head + "options = { max_chars = 1000 }\n"), env={})
+    assert config.settings.destinations[0].options["max_chars"] == 1000
+
+
 def test_malformed_toml_and_missing_file(tmp_path):
     path = write(tmp_path, "[database\nurl = 1\n")
     with pytest.raises(ConfigError, match="not valid TOML"):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from monitor.routing import actions, route_pending
 from monitor.routing.actions import ActionError
 from monitor.routing.templates import POST_LIMITS, ReplyContext, post_length, render
+from monitor.settings import DestinationSettings
 from monitor.store.models import Route
 
 LONG_BRAND = "Deutsche Netz- und Glasfaser Kundenservice"
@@ -69,3 +70,34 @@ def test_an_agents_reply_longer_than_the_platform_takes_is_refused(store, databa
             actions.edit_reply(session, route_id, "alice", long_reply)
         message = actions.approve_reply(session, route_id, "alice", long_reply[:200].strip())
         assert message.payload["text"] == long_reply[:200].strip()
+
+
+def _mastodon_account(max_chars: int) -> DestinationSettings:
+    options = {"platform": "mastodon", "max_chars": max_chars}
+    return DestinationSettings(name="social", kind="dm", url="https://social.example", options=options)
+
+
+def test_a_mastodon_instances_own_limit_shapes_the_draft_and_the_check(store, database_url) -> None:
+    small = make_config(database_url, destinations=[_mastodon_account(150)])
+    with store.session() as session:
+        add_tagged(session, "1", platform="mastodon", handle="anna@social.example")
+        route_pending(session, small, T0 + timedelta(minutes=5))
+        route = session.scalars(select(Route)).one()
+        draft, route_id = route.reply_draft, route.id
+    assert len(draft) <= 150 and f"CW-{route_id}" in draft, draft
+    reply = "@anna@social.example " + "Wir kümmern uns darum. " * 6
+    with store.session() as session:
+        with pytest.raises(ActionError, match="Mastodon takes at most 150"):
+            actions.approve_reply(session, route_id, "alice", reply, config=small)
+        roomy = make_config(database_url, destinations=[_mastodon_account(1000)])
+        message = actions.approve_reply(session, route_id, "alice", reply, config=roomy)
+        assert message.payload["text"] == reply.strip()
+
+
+def test_without_a_limit_option_the_platforms_default_holds(store, database_url) -> None:
+    with store.session() as session:
+        add_tagged(session, "1", platform="mastodon", handle="anna@social.example")
+        route_pending(session, make_config(database_url), T0 + timedelta(minutes=5))
+        route_id = session.scalars(select(Route)).one().id
+        with pytest.raises(ActionError, match="Mastodon takes at most 500"):
+            actions.approve_reply(session, route_id, "alice", "@anna@social.example " + "x" * 500)

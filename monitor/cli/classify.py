@@ -164,16 +164,21 @@ def train(
         lexical=lexical,
         encoder_from=str(active_artifacts(app.config)) if lexical_only else None,
     )
-    result = retrain(
-        app.config,
-        app.store(),
-        folder,
-        config,
-        include_reviews=include_reviews,
-        out=out,
-        promote=promote,
-        log=lambda line: click.echo(line, err=True),
-    )
+    from classify.data import DataError
+
+    try:
+        result = retrain(
+            app.config,
+            app.store(),
+            folder,
+            config,
+            include_reviews=include_reviews,
+            out=out,
+            promote=promote,
+            log=lambda line: click.echo(line, err=True),
+        )
+    except DataError as exc:
+        raise InputError(str(exc)) from None
     if promote:
         kept = "kept the active model; candidate stays in"
         click.echo(f"{'promoted' if result.promoted else kept} {result.candidate}")
@@ -195,6 +200,10 @@ def train(
 @click.pass_obj
 def evaluate(app: AppContext, data: Path | None) -> None:
     """Print every dev-split figure: per dataset, per label, per language, legal cues and PII."""
+    from classify.data import DataError
     from classify.evaluate import evaluate as run
 
-    run(_tagger(app), _data_dir(data), log=click.echo)
+    try:
+        run(_tagger(app), _data_dir(data), log=click.echo)
+    except DataError as exc:
+        raise InputError(str(exc)) from None

@@ -110,7 +110,7 @@ def _checked_reply(session: Session, route: Route, mention: Mention, text: str, 
         check_public(text, exposed_values(mention, tagging), contacts, keep=[handle] if handle else [])
     except ValueError as exc:
         raise ActionError(f"case {route.id}: {exc}") from None
-    too_long = length_problem(text, mention.platform)
+    too_long = length_problem(text, mention.platform, outbox.public_post_limit(config, mention.platform))
     if too_long:
         raise ActionError(f"case {route.id}: {too_long}")
     return text

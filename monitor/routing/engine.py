@@ -57,8 +57,12 @@ def route_pending(session: Session, config: Config, now: datetime, limit: int = 
     routes = [new_route(mention, rule, now) for mention, _, rule in decisions]
     session.add_all(routes)
     session.flush()  # one batch insert; the route ids are the ticket references the drafts show
+    limits = {
+        platform: outbox.public_post_limit(config, platform) for platform in {m.platform for m in mentions}
+    }
     for route, (mention, tagging, rule) in zip(routes, decisions, strict=True):
-        complete_route(session, route, mention, tagging, rule, contacts.get(mention.brand, ()), now)
+        contact = contacts.get(mention.brand, ())
+        complete_route(session, route, mention, tagging, rule, contact, now, limits[mention.platform])
     return len(routes)
 
 
@@ -143,14 +147,19 @@ def complete_route(
     rule: Rule,
     brand_contacts: Sequence[str],
     now: datetime,
+    reply_limit: int | None = None,
 ) -> None:
-    """Give a flushed route its masked reply draft and, if the rule says so, its outbox messages."""
-    route.reply_draft = draft_reply(route, mention, tagging, brand_contacts)
+    """Give a flushed route its masked reply draft and, if the rule says so, its outbox messages.
+
+    ``reply_limit``: the longest public reply the platform's reply account takes (default: the platform's).
+    """
+    route.reply_draft = draft_reply(route, mention, tagging, brand_contacts, reply_limit)
     if rule.destination:
         payload = handoff_payload(route, mention, tagging)
         outbox.enqueue(session, route, rule.destination, payload, SYSTEM, now, new_route=True)
     risky = bool(_risk_tags(tagging.tags) & APPROVAL_ONLY_TAGS)
-    fits = length_problem(route.reply_draft, mention.platform) is None  # else an agent shortens it first
+    # Else an agent shortens it first.
+    fits = length_problem(route.reply_draft, mention.platform, reply_limit) is None
     if rule.auto_send and rule.public_reply and not risky and fits:
         _auto_approve(session, route, mention, rule, now)
 
@@ -170,7 +179,11 @@ def _auto_approve(session: Session, route: Route, mention: Mention, rule: Rule, 
 
 
 def draft_reply(
-    route: Route, mention: Mention, tagging: Classification | None, contacts: Sequence[str]
+    route: Route,
+    mention: Mention,
+    tagging: Classification | None,
+    contacts: Sequence[str],
+    limit: int | None = None,
 ) -> str:
     """The route's template in the post's language, with every personal-data value masked."""
     hotline, email = split_contacts(contacts)
@@ -183,7 +196,7 @@ def draft_reply(
         email=email,
     )
     lang = (tagging.tags.get("lang") if tagging else None) or mention.lang
-    text = render(route.template, lang, context)
+    text = render(route.template, lang, context, limit)
     exposed = exposed_values(mention, tagging)
     handle = context.variables()["mention"]
     # The author's handle is how a reply reaches them, so the detector must not mangle it

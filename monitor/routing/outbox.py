@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from monitor.config import Config
 from monitor.routing import events
-from monitor.routing.payloads import HANDOFF, REPLY
+from monitor.routing.payloads import HANDOFF, REPLY, reply_destination
 from monitor.routing.senders import (
     DeliveryError,
     OutgoingMessage,
@@ -41,6 +41,7 @@ from monitor.routing.senders import (
     sender_for,
 )
 from monitor.routing.senders.dm import destination_platform
+from monitor.routing.templates import POST_LIMITS
 from monitor.settings import DestinationSettings
 from monitor.store import Store
 from monitor.store.models import OutboxMessage, Route
@@ -248,6 +249,19 @@ def resolve_destination(config: Config, name: str) -> DestinationSettings:
         if candidate.name == name:
             return candidate
     raise DeliveryError(f"destination {name!r} is not in the config")
+
+
+def public_post_limit(config: Config | None, platform: str) -> int | None:
+    """The longest public reply on ``platform``: the reply account's ``max_chars`` option (a Mastodon
+    instance may take 1,000 or 300), else the platform's default (:data:`~templates.POST_LIMITS`)."""
+    if config is not None:
+        try:
+            destination = resolve_destination(config, reply_destination(platform))
+        except DeliveryError:
+            destination = None
+        if destination is not None and "max_chars" in destination.options:
+            return int(destination.options["max_chars"])
+    return POST_LIMITS.get(platform)
 
 
 def record_sent(store: Store, message: Claimed, receipt: Receipt, now: datetime) -> str:

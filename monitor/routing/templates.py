@@ -124,11 +124,11 @@ def split_contacts(contacts: Iterable[str]) -> tuple[str, str]:
     return (phones[0] if phones else "", emails[0] if emails else "")
 
 
-def render(name: str, lang: str | None, context: ReplyContext) -> str:
+def render(name: str, lang: str | None, context: ReplyContext, limit: int | None = None) -> str:
     """``mention`` + the template ``name`` in the post's language, sentences without values left out.
 
-    When the text is longer than the platform takes (:data:`POST_LIMITS`), sentences are left out from the
-    end (the sign-off first) until it fits; the mention and the sentence with the case reference stay.
+    When the text is longer than ``limit`` (default: the platform's, :data:`POST_LIMITS`), sentences are
+    left out from the end (the sign-off first) until it fits; the mention and the case reference stay.
     """
     try:
         variants = TEMPLATES[name]
@@ -140,7 +140,7 @@ def render(name: str, lang: str | None, context: ReplyContext) -> str:
     values = context.variables()
     rendered = [values["mention"]] + [_render_sentence(name, s, values) for s in sentences]
     essential = [True] + ["{ticket}" in s for s in sentences]
-    limit = POST_LIMITS.get(context.platform)
+    limit = limit or POST_LIMITS.get(context.platform)
     for index in reversed(range(len(rendered))):
         if limit is None or post_length(" ".join(s for s in rendered if s), context.platform) <= limit:
             break
@@ -171,9 +171,10 @@ def post_length(text: str, platform: str) -> int:
     return _X_URL_WEIGHT * len(links) + sum(weights)
 
 
-def length_problem(text: str, platform: str) -> str | None:
-    """Why ``text`` is too long for a public post on ``platform``, or None when it fits."""
-    limit = POST_LIMITS.get(platform)
+def length_problem(text: str, platform: str, limit: int | None = None) -> str | None:
+    """Why ``text`` is too long for a public post on ``platform`` (``limit``, default the platform's), or
+    None when it fits."""
+    limit = limit or POST_LIMITS.get(platform)
     if limit is None:
         return None
     length = post_length(text, platform)

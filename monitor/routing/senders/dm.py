@@ -3,7 +3,9 @@
 A ``dm`` destination names an account on one platform: ``url`` is the API base URL (the
 Mastodon instance; for the others a proxy or test server, optional), options ``platform`` (default
 ``mastodon``) and ``recipient``: ``author`` (default: write to the post's author, with the route's
-masked reply draft) or a fixed handle (write the whole case to that account, e.g. the support team's).
+masked reply draft) or a fixed handle (write the whole case to that account, e.g. the support team's),
+and ``max_chars``: the longest post the account may publish (a Mastodon instance's own limit, default
+500; X, Bluesky and Reddit default to theirs). Reply drafts are fitted to it and longer edits refused.
 Mastodon's access token comes from ``COMPLAINTWATCH_DESTINATION_<NAME>_ACCESS_TOKEN``. Public replies
 approved in the dashboard (outbox destination ``reply:<platform>``) go out through the ``dm``
 destination of that platform.
