@@ -294,7 +294,9 @@ class MastodonSource:
             status_id, moment = str(raw.get("id")), self._created_ms(raw)
             if sweep.top is None:
                 sweep.top = moment
-            if moment > _second(sweep.top) - _SECOND_MS and status_id not in sweep.top_seen:
+            # >=: the server compares finer than the milliseconds we get, so a post in the boundary's
+            # first millisecond may come back again on the next sweep.
+            if moment >= _second(sweep.top) - _SECOND_MS and status_id not in sweep.top_seen:
                 sweep.top_seen.append(status_id)
             if status_id not in already:
                 already.add(status_id)

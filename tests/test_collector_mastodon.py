@@ -203,9 +203,12 @@ def test_hashtag_timelines_page_by_exact_ids(fake, world):
     assert fake.calls("/api/v2/search") == []
 
 
-def test_resume_after_a_crash_between_pages(fake, world):
+# The newest of the first page (post 29) lands 500 us into a second, post 25 exactly a second earlier: the
+# server's filter sees microseconds, the adapter only milliseconds. None: a start with no such boundary.
+@pytest.mark.parametrize("microsecond", [750_500, None])
+def test_resume_after_a_crash_between_pages(fake, world, microsecond):
     alice = world.add_account("alice")
-    start = datetime.now(UTC) - timedelta(hours=1)
+    start = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=microsecond or 0)
     made = posts(world, alice, 30, start, timedelta(milliseconds=250), tags=["acme"])
     query = BrandQuery("acme", ("acme", "#acme"))
     crashed = make_source(fake, page_size=8)

@@ -92,6 +92,12 @@ def sign_in(page: Any, base: str, name: str, path: str = "") -> None:
     page.get_by_text(f"Signed in as {name}").wait_for()
 
 
+def sign_out(page: Any) -> None:
+    """Sign out and wait for the sign-in form, so the next page load cannot race the sign-out's rerun."""
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("textbox", name="User name").wait_for()
+
+
 def cards(page: Any) -> Any:
     return page.locator('[class*="st-key-card_"]')
 
@@ -127,7 +133,7 @@ def test_agent_routes_the_pii_complaint_and_the_manager_sees_it(page, dashboard,
     assert json.loads(request["body"])["case"]["route_id"] == route.id
     assert deliver_due(seeded, config_module.load())["sent"] == 0 and len(receiver.requests) == 1
 
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     sign_in(page, dashboard, "max")
     page.get_by_role("link", name="Overview").click()
     page.get_by_role("heading", name="Overview").wait_for()
@@ -155,7 +161,7 @@ def test_admin_and_advocate_pages(page, dashboard, seeded):
     page.get_by_role("link", name="Overview").click()
     expect(page.locator('[data-testid="stMetric"]').filter(has_text="Cases")).to_contain_text("4")
     page.get_by_role("heading", name="Removals by moderators and platforms").wait_for()
-    page.get_by_role("button", name="Sign out").click()
+    sign_out(page)
     sign_in(page, dashboard, "ada")
     page.get_by_role("heading", name="Removal figures by brand").wait_for()
     expect(page.get_by_text("No deletions, removals or lockouts")).to_have_count(0)
