@@ -273,7 +273,7 @@ class MastodonSource:
         self._check_version()
         if sweep.floor is None:  # the first sweep reaches back to a fixed horizon
             sweep.floor = self._lookback_ms()
-        params: dict[str, Any] = {"min_id": _snowflake(_second(sweep.floor) - _SECOND_MS)}
+        params: dict[str, Any] = {"min_id": _snowflake(_overlap_start(sweep.floor))}
         if sweep.bound is not None:
             params["max_id"] = _snowflake(sweep.bound + _SECOND_MS)
             params["offset"] = len(sweep.bound_seen) + sweep.bound_skipped or None
@@ -294,9 +294,7 @@ class MastodonSource:
             status_id, moment = str(raw.get("id")), self._created_ms(raw)
             if sweep.top is None:
                 sweep.top = moment
-            # >=: the server compares finer than the milliseconds we get, so a post in the boundary's
-            # first millisecond may come back again on the next sweep.
-            if moment >= _second(sweep.top) - _SECOND_MS and status_id not in sweep.top_seen:
+            if moment >= _overlap_start(sweep.top) and status_id not in sweep.top_seen:
                 sweep.top_seen.append(status_id)
             if status_id not in already:
                 already.add(status_id)
@@ -660,6 +658,15 @@ def _snowflake(milliseconds: int) -> int:
 
 def _second(milliseconds: int) -> int:
     return milliseconds - milliseconds % _SECOND_MS
+
+
+def _overlap_start(milliseconds: int) -> int:
+    """Where the next sweep's search starts again below a floor at ``milliseconds``: a second early.
+
+    Every post from here up (this edge included: the server compares finer than the milliseconds we get)
+    may come back, so ``top_seen`` must hold each of them.
+    """
+    return _second(milliseconds) - _SECOND_MS
 
 
 def _stored_time(value: str | None) -> datetime | None:

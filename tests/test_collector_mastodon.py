@@ -204,11 +204,11 @@ def test_hashtag_timelines_page_by_exact_ids(fake, world):
 
 
 # The newest of the first page (post 29) lands 500 us into a second, post 25 exactly a second earlier: the
-# server's filter sees microseconds, the adapter only milliseconds. None: a start with no such boundary.
-@pytest.mark.parametrize("microsecond", [750_500, None])
+# server's filter sees microseconds, the adapter only milliseconds. 0: a whole second, no such edge.
+@pytest.mark.parametrize("microsecond", [750_500, 0])
 def test_resume_after_a_crash_between_pages(fake, world, microsecond):
     alice = world.add_account("alice")
-    start = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=microsecond or 0)
+    start = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=microsecond)
     made = posts(world, alice, 30, start, timedelta(milliseconds=250), tags=["acme"])
     query = BrandQuery("acme", ("acme", "#acme"))
     crashed = make_source(fake, page_size=8)
