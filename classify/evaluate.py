@@ -83,7 +83,11 @@ def predict_examples(
     for example in examples:
         lang_of.setdefault(example.text, example.lang)
     texts = sorted(lang_of)
-    mixer = None if lexical is None else Mixer(lexical, texts, [lang_of[t] for t in texts], config.mix)
+    mixer = (
+        None
+        if lexical is None
+        else Mixer(lexical, texts, [lang_of[t] for t in texts], config.mix, config.offsets)
+    )
     predictions = predict(
         tokenizer, network, texts, max_tokens=config.max_tokens, bf16=bf16_supported(), mixer=mixer
     )

@@ -237,10 +237,13 @@ class WordTable:
         return {span: float(v) for span, v in zip(self.spans, values, strict=True) if v > 0}
 
 
-def mixed(encoder: np.ndarray, lexical: np.ndarray, share: float | np.ndarray) -> np.ndarray:
+def mixed(
+    encoder: np.ndarray, lexical: np.ndarray, share: float | np.ndarray, offset: float | np.ndarray = 0.0
+) -> np.ndarray:
     """Probabilities of the weighted geometric mean of two log-probability arrays (``share``: the lexical
-    channel's weight, one number or a column of one per row)."""
-    logits = (1 - share) * encoder + share * lexical
+    channel's weight, one number or a column of one per row), with ``offset`` added to the logits (one per
+    class, or one row per text)."""
+    logits = (1 - share) * encoder + share * lexical + offset
     return np.exp(logits - _logsumexp(logits))
 
 
@@ -249,15 +252,29 @@ def mix_weight(weights: Mapping[str, float], task: str, lang: str) -> float:
     return float(weights.get(f"{task}.{lang}", weights.get(task, 0.0)))
 
 
+def class_offset(offsets: Mapping[str, Sequence[float]], task: str, lang: str, n_classes: int) -> np.ndarray:
+    """The logit offsets of ``task`` in ``lang``: ``task.lang``, else ``task``, else zeros."""
+    values = offsets.get(f"{task}.{lang}", offsets.get(task))
+    if values is None or len(values) != n_classes:
+        return np.zeros(n_classes, dtype=np.float32)
+    return np.asarray(values, dtype=np.float32)
+
+
 class Mixer:
     """Mixes the encoder's log-probabilities with the lexical channel's, per text.
 
-    ``p ∝ exp((1 - w) · log p_encoder + w · log p_lexical)``: a weighted geometric mean, with ``w`` per task
-    and language from the artifact (:func:`mix_weight`).
+    ``p ∝ exp((1 - w) · log p_encoder + w · log p_lexical + b)``: a weighted geometric mean, with ``w`` per
+    task and language from the artifact (:func:`mix_weight`), and ``b`` the artifact's class offsets for
+    multi-class tasks (:func:`class_offset`; zeros when it has none).
     """
 
     def __init__(
-        self, model: LexicalModel, texts: Sequence[str], langs: Sequence[str], weights: Mapping[str, float]
+        self,
+        model: LexicalModel,
+        texts: Sequence[str],
+        langs: Sequence[str],
+        weights: Mapping[str, float],
+        offsets: Mapping[str, Sequence[float]] | None = None,
     ):
         self.model, self.texts = model, texts
         self._tables: dict[int, WordTable] = {}
@@ -265,6 +282,10 @@ class Mixer:
         self.shares = {
             task: np.array([mix_weight(weights, task, lang) for lang in langs], dtype=np.float32)
             for task in self.log_probs
+        }
+        self.offsets = {
+            task: np.stack([class_offset(offsets or {}, task, lang, values.shape[1]) for lang in langs])
+            for task, values in self.log_probs.items()
         }
 
     def share(self, index: int, task: str) -> float:
@@ -286,5 +307,6 @@ class Mixer:
         """Probabilities of ``task`` for the texts at ``indices``, given the encoder's log-probabilities."""
         if task not in self.log_probs:
             return np.exp(encoder_log_probs)
-        share = self.shares[task][list(indices)][:, None]
-        return mixed(encoder_log_probs, self.log_probs[task][list(indices)], share)
+        rows = list(indices)
+        share = self.shares[task][rows][:, None]
+        return mixed(encoder_log_probs, self.log_probs[task][rows], share, self.offsets[task][rows])

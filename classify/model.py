@@ -158,6 +158,8 @@ class ArtifactConfig:
     # The lexical channel's share per task (``task`` or ``task.lang``); empty: encoder only.
     mix: dict[str, float] = field(default_factory=dict)
     embedding_rank: int = 0  # rank of the stored word-piece embedding correction; 0: none
+    # Offsets added to a multi-class task's mixed logits (``task.lang``; first class 0), fitted on held-out.
+    offsets: dict[str, list[float]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
@@ -168,6 +170,7 @@ class ArtifactConfig:
             "max_tokens": self.max_tokens,
             "mix": self.mix,
             "embedding_rank": self.embedding_rank,
+            "offsets": self.offsets,
         }
 
     @classmethod
@@ -180,6 +183,7 @@ class ArtifactConfig:
             max_tokens=int(data.get("max_tokens", MAX_TOKENS)),
             mix={name: float(value) for name, value in data.get("mix", {}).items()},
             embedding_rank=int(data.get("embedding_rank", 0)),
+            offsets={name: [float(v) for v in values] for name, values in data.get("offsets", {}).items()},
         )
 
 

@@ -159,7 +159,9 @@ class Tagger:
             batch_size=self.batch_size,
             bf16=self.bf16,
             explain=lambda slot, probs: self._decisions_to_explain(probs, languages[slot]),
-            mixer=None if self.lexical is None else Mixer(self.lexical, cleaned, languages, self.config.mix),
+            mixer=None
+            if self.lexical is None
+            else Mixer(self.lexical, cleaned, languages, self.config.mix, self.config.offsets),
         )
         for slot, (index, text, lang) in enumerate(zip(valid, cleaned, languages, strict=True)):
             results[index] = self._compose(text, lang, predictions[slot], contacts)
