@@ -283,9 +283,11 @@ class Mixer:
             task: np.array([mix_weight(weights, task, lang) for lang in langs], dtype=np.float32)
             for task in self.log_probs
         }
+        # Only tasks that have offsets get rows: the others (the binary tags) add nothing per batch.
         self.offsets = {
-            task: np.stack([class_offset(offsets or {}, task, lang, values.shape[1]) for lang in langs])
+            task: np.stack([class_offset(offsets, task, lang, values.shape[1]) for lang in langs])
             for task, values in self.log_probs.items()
+            if offsets and any(name.split(".")[0] == task for name in offsets)
         }
 
     def share(self, index: int, task: str) -> float:
@@ -309,4 +311,5 @@ class Mixer:
             return np.exp(encoder_log_probs)
         rows = list(indices)
         share = self.shares[task][rows][:, None]
-        return mixed(encoder_log_probs, self.log_probs[task][rows], share, self.offsets[task][rows])
+        offset = self.offsets[task][rows] if task in self.offsets else 0.0
+        return mixed(encoder_log_probs, self.log_probs[task][rows], share, offset)

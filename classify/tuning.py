@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from classify.data import Example
+from classify.data import TASKS, Example
 from classify.lexical import (
     C_GRID,
     DEFAULT_C,
@@ -102,15 +102,12 @@ class HeldOut:
         if not self.lexical:
             return {}
         offsets = {}
-        for task in sorted(self._lexical_tasks()):
+        for task in sorted(t for t in self._lexical_tasks() if len(TASKS[t]) > 2):
             for lang in sorted({e.lang for e in self.examples if e.task == task}):
                 items = [e for e in self.examples if e.task == task and e.lang == lang]
-                if len(items) < MIN_GROUP or len({e.label for e in items}) < 2:
-                    continue
-                encoder, lexical, labels = self.arrays(items, task)
-                if encoder.shape[1] > 2:
+                if len(items) >= MIN_GROUP and len({e.label for e in items}) > 1:
                     share = mix_weight(shares, task, lang)
-                    offsets[f"{task}.{lang}"] = fit_class_offset(encoder, lexical, labels, share)
+                    offsets[f"{task}.{lang}"] = fit_class_offset(*self.arrays(items, task), share)
         return offsets
 
     def mixed_log_loss(
@@ -170,16 +167,13 @@ def fit_class_offset(
     """The offsets (first class pinned at 0) minimising the mix's log-loss plus :data:`OFFSET_RIDGE`."""
     from scipy.optimize import minimize
 
-    logits = (1 - share) * encoder + share * lexical
-    rows = np.arange(len(labels))
-
     def loss(free: np.ndarray) -> float:
-        shifted = logits + np.concatenate([[0.0], free])
-        top = shifted.max(axis=1, keepdims=True)
-        log_norm = top[:, 0] + np.log(np.exp(shifted - top).sum(axis=1))
-        return float((log_norm - shifted[rows, labels]).mean() + OFFSET_RIDGE * (free**2).sum())
+        offset = np.concatenate([[0.0], free])
+        return log_loss(mixed(encoder, lexical, share, offset), labels) + OFFSET_RIDGE * float(
+            (free**2).sum()
+        )
 
-    result = minimize(loss, np.zeros(logits.shape[1] - 1), method="L-BFGS-B")
+    result = minimize(loss, np.zeros(encoder.shape[1] - 1), method="L-BFGS-B")
     return [0.0] + [round(float(v), 4) for v in result.x]
 
 
