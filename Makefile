@@ -42,8 +42,8 @@ unit: install browser-deps
 	@echo "== tests on SQLite"
 	env -u COMPLAINTWATCH_TEST_DATABASE_URL $(BIN)/pytest -q -n 2 --dist loadfile
 	@if [ -n "$$COMPLAINTWATCH_TEST_DATABASE_URL" ]; then \
-	  echo "== again on PostgreSQL ($$COMPLAINTWATCH_TEST_DATABASE_URL)"; \
-	  $(BIN)/pytest -q -n 2 --dist loadfile -m "not browser"; \
+	  echo "== the tests that use the database, again on PostgreSQL ($$COMPLAINTWATCH_TEST_DATABASE_URL)"; \
+	  $(BIN)/pytest -q -n 2 --dist loadfile -m "not browser" --database-only; \
 	fi
 
 test: lint typecheck unit

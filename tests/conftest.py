@@ -2,6 +2,8 @@
 
 With ``COMPLAINTWATCH_TEST_DATABASE_URL`` set (a PostgreSQL URL), every test gets its own
 schema in that database, dropped afterwards; otherwise a SQLite file under ``tmp_path``.
+``pytest --database-only`` runs only the tests that use that database (the Makefile's PostgreSQL pass:
+the others do not depend on which database it is, and already ran in the SQLite pass).
 """
 
 from __future__ import annotations
@@ -17,6 +19,24 @@ from sqlalchemy import create_engine, text
 from monitor.store import Store
 
 TEST_DATABASE_ENV = "COMPLAINTWATCH_TEST_DATABASE_URL"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database-only",
+        action="store_true",
+        help="run only the tests that use the test database (the database_url fixture, directly or not)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--database-only"):
+        return
+    kept = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    dropped = [item for item in items if "database_url" not in getattr(item, "fixturenames", ())]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def _postgres_url() -> str | None:
