@@ -22,9 +22,9 @@ LIMITATIONS = (
     "the annotated set, so German complaints rest mostly on the n-gram channel; reviewer corrections "
     "(`train(extra_records=...)`) are the way to add more.",
     "Topics come from mapped airline and rail categories; `privacy_data` has no training data at all.",
-    "Thresholds are tuned for macro-F1 on a held-out 10% of the train splits (the middle of the best "
-    "plateau), never on dev; so are the channel shares (by log-loss). GermEval 2018's own figure is not "
-    "used for tuning.",
+    "Thresholds are tuned for macro-F1 on a held-out 10% of the train splits (the median of the best "
+    "thresholds of bootstrap resamples), never on dev; so are the channel shares (by log-loss). GermEval "
+    "2018's own figure is not used for tuning.",
     "Texts are cut to 128 word pieces (`truncated: true`); PII and legal cues still read the whole text.",
 )
 

@@ -250,9 +250,14 @@ def previous_training(artifacts: Path) -> dict | None:
 def encoder_log_probs(
     tokenizer: object, network: MultiTaskModel, examples: Sequence[Example], max_tokens: int
 ) -> dict[str, dict[str, np.ndarray]]:
-    """The encoder's log-probabilities of every head for each distinct text of ``examples``."""
+    """The encoder's log-probabilities of every head for each distinct text of ``examples``.
+
+    Always in float32: the shares, offsets and thresholds are fitted on these, and must not depend on the
+    CPU that trains. With bfloat16 the same encoder's held-out figures moved the English complaint share
+    from 0.45 to 0.40 and its threshold from 0.55 to 0.63 (2026-12-07).
+    """
     texts = sorted({e.text for e in examples})
-    predictions = predict(tokenizer, network, texts, max_tokens=max_tokens, bf16=bf16_supported())
+    predictions = predict(tokenizer, network, texts, max_tokens=max_tokens, bf16=False)
     return {
         text: {task: np.log(np.clip(np.array(p), 1e-12, None)) for task, p in prediction.probs.items()}
         for text, prediction in zip(texts, predictions, strict=True)

@@ -2,7 +2,7 @@
 
 Both are fitted on the slice of the train splits that training never saw (``train.split_validation``), so the
 dev splits stay a fair report. The share is fitted by log-loss (smooth, so a few hundred examples decide it
-stably); thresholds by macro-F1, taking the middle of the best plateau rather than its first point.
+stably); thresholds by macro-F1, as the median of the best thresholds of bootstrap resamples.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from classify.lexical import (
     mix_weight,
     mixed,
 )
-from classify.metrics import macro_f1
 
 SHARES = tuple(step / 20 for step in range(21))  # 0, 0.05, ... 1
+THRESHOLD_GRID = np.arange(5, 96) / 100  # 0.05, 0.06, ... 0.95
+BOOTSTRAP_ROUNDS = 30  # resamples per threshold (classify.tuning.bagged_threshold)
 MIN_GROUP = 40  # fewer held-out examples of a (task, language) than this: the task-wide share applies
 # Ridge on the class offsets (per unit of mean log-loss): keeps a few hundred examples from pushing a class's
 # logit far. At 0.01 the German sentiment offsets came out at (0, 0.03, -0.37) on 202 held-out posts.
@@ -157,7 +158,7 @@ class HeldOut:
             encoder, lexical, labels = self.arrays(items, task)
             weights = np.array([mix_weight(shares, task, e.lang) for e in items])[:, None]
             scores = mixed(encoder, lexical, weights)[:, 1]
-            thresholds[name] = plateau_threshold(labels.tolist(), scores.tolist())
+            thresholds[name] = bagged_threshold(labels.tolist(), scores.tolist())
         return thresholds
 
 
@@ -177,24 +178,40 @@ def fit_class_offset(
     return [0.0] + [round(float(v), 4) for v in result.x]
 
 
-def plateau_threshold(gold: Sequence[int], scores: Sequence[float], slack: float = 0.005) -> float:
-    """The middle of the widest run of thresholds whose macro-F1 is within ``slack`` of the best.
+def bagged_threshold(gold: Sequence[int], scores: Sequence[float], rounds: int = BOOTSTRAP_ROUNDS) -> float:
+    """The median, over bootstrap resamples, of each resample's best macro-F1 threshold on the grid.
 
-    The single best point on a few hundred examples is noise; the middle of the plateau around it moves
-    little when a handful of examples change.
+    The single best threshold on a few hundred examples is noise. Fitted on one random half of the held-out
+    slice and scored on the other (60 splits, 2026-12-07), the bagged threshold scored a little higher on
+    the other half than the middle of the best plateau (the rule before) for three of the four tuned
+    thresholds (macro-F1: English complaints 0.8737 / 0.8717, German weak complaints 0.6252 / 0.6149,
+    German insults 0.7361 / 0.7335; English insults 0.7683 / 0.7694), and moved less between halves
+    (standard deviation 0.113 / 0.115, 0.099 / 0.149, 0.059 / 0.072; 0.056 / 0.055).
+    Deterministic: the resamples come from a fixed seed.
     """
-    grid = [step / 100 for step in range(5, 96)]
-    values = [macro_f1(gold, [int(s >= t) for s in scores], 2) for t in grid]
-    best = max(values)
-    runs: list[list[float]] = []
-    for threshold, value in zip(grid, values, strict=True):
-        if value >= best - slack:
-            if runs and abs(runs[-1][-1] + 0.01 - threshold) < 1e-9:
-                runs[-1].append(threshold)
-            else:
-                runs.append([threshold])
-    widest = max(runs, key=len)
-    return round(widest[len(widest) // 2], 2)
+    gold_array, score_array = np.asarray(gold, dtype=int), np.asarray(scores, dtype=float)
+    rng = np.random.default_rng(0)
+    best = []
+    for _ in range(rounds):
+        sample = rng.integers(0, len(gold_array), len(gold_array))
+        curve = macro_f1_curve(gold_array[sample], score_array[sample])
+        ties = np.flatnonzero(curve == curve.max())  # a gap between two scores: its middle
+        best.append(THRESHOLD_GRID[ties[len(ties) // 2]])
+    return round(float(np.median(best)), 2)
+
+
+def macro_f1_curve(gold: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Binary macro-F1 of ``scores >= t`` for every ``t`` of :data:`THRESHOLD_GRID`, in one pass."""
+    said_yes = scores[None, :] >= THRESHOLD_GRID[:, None]
+    yes = gold.astype(bool)[None, :]
+    tp, fp = (said_yes & yes).sum(axis=1), (said_yes & ~yes).sum(axis=1)
+    fn, tn = (~said_yes & yes).sum(axis=1), (~said_yes & ~yes).sum(axis=1)
+    return (_f1(tp, fp, fn) + _f1(tn, fn, fp)) / 2
+
+
+def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    denominator = 2 * tp + fp + fn
+    return np.divide(2 * tp, denominator, out=np.zeros(len(tp)), where=denominator > 0)
 
 
 def fit_lexical_tuned(
