@@ -73,6 +73,14 @@ def screenshot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def wait_for_script_run(page: Any) -> None:
+    """Wait until the app's script has run to its end (Streamlit marks its root ``notRunning``).
+
+    Typing into a form while the first run still renders can lose the text: the run replaces the widgets.
+    """
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

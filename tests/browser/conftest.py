@@ -23,7 +23,21 @@ from browser_support import (
     WEBHOOK_SECRET,
     Receiver,
     free_port,
+    screenshot,
 )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember each phase's report on the test, so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    report = getattr(request.node, "report_call", None)
+    return report is not None and report.failed
 
 
 @pytest.fixture
@@ -57,7 +71,9 @@ def app_env(config_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.fixture
-def dashboard(app_env: dict[str, str], seeded: Any, tmp_path: Path) -> Iterator[str]:
+def dashboard(
+    app_env: dict[str, str], seeded: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
     """``streamlit run dashboard/app.py`` on a free port; yields its base URL."""
     port = free_port()
     log = (tmp_path / "streamlit.log").open("w")
@@ -89,6 +105,12 @@ def dashboard(app_env: dict[str, str], seeded: Any, tmp_path: Path) -> Iterator[
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+        if _failed(request):  # pytest shows this under "Captured stdout teardown"
+            print("streamlit log (last 40 lines):\n" + "\n".join(_log_tail(tmp_path / "streamlit.log", 40)))
+
+
+def _log_tail(path: Path, lines: int) -> list[str]:
+    return path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -118,10 +140,14 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh browser context; a failed test leaves a screenshot in test-artifacts/failed-<test>.png."""
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     context.set_default_timeout(20_000)
     try:
-        yield context.new_page()
+        instance = context.new_page()
+        yield instance
+        if _failed(request):
+            screenshot(instance, f"failed-{request.node.name}")
     finally:
         context.close()

@@ -11,7 +11,16 @@ import re
 from typing import Any
 
 import pytest
-from browser_support import CHROMIUM, DESTINATION, PASSWORD, WEBHOOK_SECRET, minutes_ago, now, screenshot
+from browser_support import (
+    CHROMIUM,
+    DESTINATION,
+    PASSWORD,
+    WEBHOOK_SECRET,
+    minutes_ago,
+    now,
+    screenshot,
+    wait_for_script_run,
+)
 from dashboard_fixtures import add_classification, add_mention
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -84,6 +93,7 @@ def close_page_not_found(page: Any) -> None:
 
 def sign_in(page: Any, base: str, name: str, path: str = "") -> None:
     page.goto(f"{base}/{path}")
+    wait_for_script_run(page)
     if path:
         close_page_not_found(page)
     page.get_by_role("textbox", name="User name").fill(name)
