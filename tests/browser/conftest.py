@@ -4,6 +4,7 @@ and headless Chromium driven by Playwright (Debian's /usr/bin/chromium, never a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -29,9 +30,16 @@ from browser_support import (
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Remember each phase's report on the test, so fixtures can tell whether the test failed."""
+    """Remember each phase's report on the test, so fixtures can tell whether the test failed; a failed
+    test leaves a screenshot in test-artifacts/failed-<test>.png, taken before any fixture is torn down."""
     report = yield
     setattr(item, f"report_{report.when}", report)
+    page = getattr(item, "funcargs", {}).get("page")
+    if report.when == "call" and report.failed and page is not None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        with contextlib.suppress(PlaywrightError):  # a crashed page has nothing to show
+            screenshot(page, f"failed-{item.name}")
     return report
 
 
@@ -140,14 +148,10 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh browser context; a failed test leaves a screenshot in test-artifacts/failed-<test>.png."""
+def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     context.set_default_timeout(20_000)
     try:
-        instance = context.new_page()
-        yield instance
-        if _failed(request):
-            screenshot(instance, f"failed-{request.node.name}")
+        yield context.new_page()
     finally:
         context.close()
