@@ -63,11 +63,12 @@ def evaluate_network(
     data_dir: Path | str,
     thresholds: dict[str, float] | None = None,
     lexical: LexicalModel | None = None,
+    bf16: bool | None = None,
 ) -> dict:
     """Dev-split report of a network (mixed with its ``lexical`` channel, if any): ``{"datasets": {...},
-    "languages": {...}}``."""
+    "languages": {...}}``. ``bf16``: run under bfloat16 autocast (default: where the CPU supports it)."""
     examples = load_split(Path(data_dir), "dev")
-    by_text = predict_examples(tokenizer, network, config, examples, lexical)
+    by_text = predict_examples(tokenizer, network, config, examples, lexical, bf16)
     return build_report(examples, by_text, thresholds if thresholds is not None else config.thresholds)
 
 
@@ -77,6 +78,7 @@ def predict_examples(
     config: ArtifactConfig,
     examples: Sequence[Example],
     lexical: LexicalModel | None,
+    bf16: bool | None = None,
 ) -> dict[str, Prediction]:
     """Predictions of every distinct text of ``examples``, keyed by text (its first example's language)."""
     lang_of: dict[str, str] = {}
@@ -89,7 +91,12 @@ def predict_examples(
         else Mixer(lexical, texts, [lang_of[t] for t in texts], config.mix, config.offsets)
     )
     predictions = predict(
-        tokenizer, network, texts, max_tokens=config.max_tokens, bf16=bf16_supported(), mixer=mixer
+        tokenizer,
+        network,
+        texts,
+        max_tokens=config.max_tokens,
+        bf16=bf16_supported() if bf16 is None else bf16,
+        mixer=mixer,
     )
     return dict(zip(texts, predictions, strict=True))
 
@@ -141,7 +148,13 @@ def evaluate(tagger: Tagger, data_dir: Path | str, log: Callable[[str], None] | 
     module is present. Prints the report through ``log`` (pass ``None`` for silence) and returns it.
     """
     report = evaluate_network(
-        tagger.tokenizer, tagger.network, tagger.config, data_dir, tagger.thresholds, tagger.lexical
+        tagger.tokenizer,
+        tagger.network,
+        tagger.config,
+        data_dir,
+        tagger.thresholds,
+        tagger.lexical,
+        tagger.bf16,
     )
     report["tagger_version"] = tagger.version
     legal = _legal_report()

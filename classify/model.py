@@ -102,6 +102,18 @@ def merge_embedding_delta(network: MultiTaskModel) -> None:
         network.encoder.set_input_embeddings(embedding.merged())
 
 
+def store_linear_weights_as_bf16(network: MultiTaskModel) -> None:
+    """Hold the encoder's linear layers in bfloat16, for inference under bfloat16 autocast only.
+
+    Autocast rounds every float32 weight to bfloat16 on every call; stored rounded, the same values are used
+    without the copy (encoder outputs bit-identical, 4-12% faster on two cores with AMX, 2026-12-07). The
+    heads stay float32: the evidence reads their weights outside autocast.
+    """
+    for module in network.encoder.modules():
+        if isinstance(module, nn.Linear):
+            module.to(torch.bfloat16)
+
+
 def embedding_rank(network: MultiTaskModel) -> int:
     """The rank of the encoder's unmerged embedding correction (0 when it has none)."""
     embedding = network.encoder.get_input_embeddings()

@@ -25,7 +25,14 @@ from classify.langid import UNDETERMINED, detect_langs
 from classify.legal import THRESHOLD as CUE_THRESHOLD
 from classify.legal import legal_cues
 from classify.lexical import LEXICAL_FILE, LexicalModel, Mixer
-from classify.model import CONFIG_FILE, WEIGHTS_FILE, ArtifactConfig, MultiTaskModel, load_artifacts
+from classify.model import (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    ArtifactConfig,
+    MultiTaskModel,
+    load_artifacts,
+    store_linear_weights_as_bf16,
+)
 from classify.pii import find_pii
 from classify.spans import Span
 
@@ -112,6 +119,9 @@ class Tagger:
         # Resolved once: a promotion swaps the ``active`` link, and every file must come from one version.
         folder = (Path(artifacts) if artifacts is not None else ARTIFACTS_DIR).resolve()
         tokenizer, network, config = load_artifacts(folder, model)
+        bf16 = bf16_supported() if bf16 is None else bf16
+        if bf16:
+            store_linear_weights_as_bf16(network)  # this network is the Tagger's alone
         return cls(
             tokenizer,
             network,

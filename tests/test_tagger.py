@@ -319,3 +319,21 @@ def test_train_cli_defaults_are_the_committed_recipe() -> None:
     options = {param.name: param.default for param in cli.commands["train"].params}
     for name in ("unfreeze_layers", "epochs", "embedding_rank", "ema_decay"):
         assert options[name] == getattr(defaults, name), f"--{name.replace('_', '-')} drifted"
+
+
+def test_linear_layers_held_in_bf16_give_the_same_encoder_outputs_under_autocast() -> None:
+    import torch
+
+    from classify.batching import encode
+    from classify.model import load_artifacts, store_linear_weights_as_bf16
+    from classify.tagger import ARTIFACTS_DIR
+
+    tokenizer, network, _config = load_artifacts(ARTIFACTS_DIR, None)
+    batch = encode(tokenizer, ["Mein Paket ist seit zwei Wochen weg!", "Refund me now, @Brand"], 128)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        before = network.token_states(batch.input_ids, batch.attention_mask)
+        store_linear_weights_as_bf16(network)
+        after = network.token_states(batch.input_ids, batch.attention_mask)
+    assert next(network.encoder.encoder.parameters()).dtype == torch.bfloat16
+    assert torch.equal(before, after)
+    assert all(head.weight.dtype == torch.float32 for head in network.heads.values())
