@@ -76,10 +76,11 @@ class Featurizer:
         return normalize(rows)
 
     def word_rows(self, words: Sequence[str]) -> sparse.csr_matrix:
-        """Each word's own n-grams, unnormalised: what that word alone adds to a text's row."""
+        """Each word's own n-grams, unnormalised: what that word alone adds to a text's row (float32: they are
+        only ever multiplied by float32 weights, which float64 rows would make scipy copy)."""
         rows = sparse.hstack([self._chars.transform(words), self._words.transform(words)]).tocsr()
         rows.data = np.log1p(rows.data)
-        return rows
+        return rows.astype(np.float32)
 
 
 class LexicalModel:
@@ -132,7 +133,7 @@ class LexicalModel:
             # Features are lower-cased, so a word's push depends on its lower-case form only: hash each
             # distinct form once (most words of a batch repeat).
             forms = {form: row for row, form in enumerate(dict.fromkeys(w.lower() for w in words))}
-            by_form = np.asarray(self.featurizer.word_rows(list(forms)).astype(np.float32) @ self._directions)
+            by_form = np.asarray(self.featurizer.word_rows(list(forms)) @ self._directions)
             scores = by_form[[forms[w.lower()] for w in words]]
         tables, start = [], 0
         for text_spans in spans:
