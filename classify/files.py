@@ -40,7 +40,7 @@ def classify_file(
     in_path: Path | str,
     out_path: Path | str,
     tagger: Tagger,
-    batch_size: int = 64,
+    batch_size: int = 512,
     progress: bool = True,
     errors: Literal["raise", "record"] = "raise",
     brand_contacts: tuple[str, ...] = (),

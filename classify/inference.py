@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from classify.batching import encode, length_sorted_batches
+from classify.batching import token_sorted_batches
 from classify.lexical import Mixer
 from classify.model import MultiTaskModel
 
@@ -59,8 +59,7 @@ def predict(
     probabilities, and evidence weighs both channels' word attributions by the same shares.
     """
     results: list[Prediction | None] = [None] * len(texts)
-    for indices in length_sorted_batches([len(text) for text in texts], batch_size):
-        batch = encode(tokenizer, [texts[i] for i in indices], max_tokens)
+    for indices, batch in token_sorted_batches(tokenizer, texts, max_tokens, batch_size):
         with torch.inference_mode(), autocast_context(bf16):
             states = network.token_states(batch.input_ids, batch.attention_mask)
             pooled = network.pool(states, batch.attention_mask)

@@ -34,7 +34,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from classify.batching import encode, length_sorted_batches
+from classify.batching import encode, length_sorted_batches, token_sorted_batches
 from classify.data import (
     TASKS,
     WEAK_COMPLAINT_SOURCES,
@@ -305,8 +305,7 @@ def pooled_vectors(
     """Mean-pooled sentence vectors of ``texts`` from the (frozen) encoder, in input order."""
     vectors = torch.zeros((len(texts), int(network.encoder.config.hidden_size)))
     bf16 = bf16_supported()
-    for indices in length_sorted_batches([len(t) for t in texts], 64):
-        batch = encode(tokenizer, [texts[i] for i in indices], max_tokens)
+    for indices, batch in token_sorted_batches(tokenizer, texts, max_tokens, 64):
         with torch.inference_mode(), autocast_context(bf16):
             states = network.token_states(batch.input_ids, batch.attention_mask)
             vectors[indices] = network.pool(states, batch.attention_mask).float()
@@ -376,8 +375,8 @@ class LowerLayerCache:
         todo = sorted({t for t in texts if t not in self.states})
         bf16 = bf16_supported()
         started = time.monotonic()
-        for number, indices in enumerate(length_sorted_batches([len(t) for t in todo], 64)):
-            batch = encode(self.tokenizer, [todo[i] for i in indices], self.max_tokens)
+        batches = token_sorted_batches(self.tokenizer, todo, self.max_tokens, 64)
+        for number, (indices, batch) in enumerate(batches):
             with torch.inference_mode(), autocast_context(bf16):
                 hidden = self.network.encoder.embeddings(input_ids=batch.input_ids)
                 mask = self._layer_mask(hidden, batch.attention_mask)

@@ -50,7 +50,11 @@ class SchedulerSettings:
     send_interval_s: float = setting(5.0, "Seconds between outbox delivery runs.", minimum=0.1)
     recheck_interval_s: float = setting(10.0, "Seconds between re-check runs.", minimum=0.1)
     retention_interval_s: float = setting(3600.0, "Seconds between retention (purge) runs.", minimum=1)
-    classify_batch: int = setting(64, "Posts per classification batch.", minimum=1)
+    classify_batch: int = setting(
+        512,
+        "Posts per classification transaction; the tagger sorts them by length into forward passes.",
+        minimum=1,
+    )
     classify_max_per_run: int = setting(2000, "Most posts classified in one run.", minimum=1)
     recheck_max_per_run: int = setting(
         5000, "Most posts re-checked in one run (over all sources).", minimum=1
