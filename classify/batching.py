@@ -79,9 +79,11 @@ def token_sorted_batches(
 ) -> Iterator[tuple[list[int], Batch]]:
     """``(indices, batch)`` pairs covering ``texts``: tokenised once, grouped by word-piece count.
 
-    By token count, not characters: the encoder's cost grows with the padded width, and on 2,048 replay
-    posts batches of 64 grouped by characters were 22% padding, grouped by word pieces 2%.
+    By token count, not characters: the encoder's cost grows with the padded width, and the 512 replay posts
+    in batches of 64 were 26.5% padding grouped by characters, 8.3% grouped by word pieces.
     """
+    if not texts:
+        return
     rows = tokenize(tokenizer, texts, max_tokens)
     for indices in length_sorted_batches([len(row.ids) for row in rows], batch_size):
         yield indices, pad(tokenizer, [rows[i] for i in indices])

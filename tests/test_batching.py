@@ -36,3 +36,8 @@ def test_cut_texts_keep_the_closing_separator_and_say_so() -> None:
     [row] = tokenize(tokenizer, ["word " * 300], 16)
     assert len(row.ids) == 16 and row.truncated
     assert row.ids[-1] == tokenizer.sep_token_id
+
+
+def test_no_texts_give_no_batches() -> None:
+    tokenizer, _network, _config = load_artifacts(ARTIFACTS_DIR, None)
+    assert list(token_sorted_batches(tokenizer, [], 128, batch_size=64)) == []
